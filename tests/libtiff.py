@@ -44,6 +44,9 @@ TAG_PLANARCONFIG = 284
 TAG_T4OPTIONS = 292
 TAG_T6OPTIONS = 293
 TAG_RESOLUTIONUNIT = 296
+TAG_FAXMODE = 65536  # libtiff pseudo-tag: FAXMODE_CLASSIC (0) writes RTC, FAXMODE_NORTC (1) not
+FAXMODE_CLASSIC = 0
+FAXMODE_NORTC = 1
 
 COMPRESSION_RLE = 2  # MH, no EOL, rows byte-aligned, no RTC
 COMPRESSION_T4 = 3  # MH / MR (T4Options bit 0), fill (bit 2)
@@ -59,6 +62,7 @@ _TAG_TYPES = {  # how TIFFSetField / TIFFGetField pass each tag we use
     TAG_XRESOLUTION: ctypes.c_double, TAG_YRESOLUTION: ctypes.c_double,  # float, promoted
     TAG_PLANARCONFIG: ctypes.c_uint16, TAG_T4OPTIONS: ctypes.c_uint32,
     TAG_T6OPTIONS: ctypes.c_uint32, TAG_RESOLUTIONUNIT: ctypes.c_uint16,
+    TAG_FAXMODE: ctypes.c_int,
 }
 _GET_TYPES = {**_TAG_TYPES, TAG_XRESOLUTION: ctypes.c_float, TAG_YRESOLUTION: ctypes.c_float}
 
@@ -196,6 +200,7 @@ class Layout:
     fill_order: int = 1
     xres: float = 204.0
     yres: float = 196.0
+    rtc: bool = True
 
     def write_tags(self, tif) -> None:
         for tag, value in [
@@ -209,16 +214,19 @@ class Layout:
             _set(tif, tag, value)
         if self.compression == COMPRESSION_T4:
             _set(tif, TAG_T4OPTIONS, self.t4options)
+            # libtiff's default for Compression 3 is "Class F style", without RTC.
+            _set(tif, TAG_FAXMODE, FAXMODE_CLASSIC if self.rtc else FAXMODE_NORTC)
         elif self.compression == COMPRESSION_T6:
             _set(tif, TAG_T6OPTIONS, 0)
 
 
 def layout_for(scheme: str, width: int, height: int, *, fill: bool = False, bit_order: str = "msb",
-               yres: float = 196.0, xres: float = 204.0) -> Layout:
+               yres: float = 196.0, xres: float = 204.0, rtc: bool = True) -> Layout:
     """The libtiff tags equivalent to faxpipe's encode options.
 
     scheme: "mh", "mr", "mmr" or "rle" (TIFF Compression 2 = faxpipe mh with eol=False,
-    rtc=False, byte_align=True).
+    rtc=False, byte_align=True). rtc: G3 only (libtiff always ends MMR with EOFB and never ends
+    Compression 2 with RTC); note that libtiff's own default for Compression 3 is no RTC.
     """
     fill_order = {"msb": 1, "lsb": 2}[bit_order]
     if scheme == "rle":
@@ -228,7 +236,7 @@ def layout_for(scheme: str, width: int, height: int, *, fill: bool = False, bit_
     options = (T4_2D if scheme == "mr" else 0) | (T4_FILL if fill else 0)
     if scheme not in ("mh", "mr"):
         raise ValueError(f"unknown scheme {scheme!r}")
-    return Layout(width, height, COMPRESSION_T4, options, fill_order, xres, yres)
+    return Layout(width, height, COMPRESSION_T4, options, fill_order, xres, yres, rtc)
 
 
 @dataclass
@@ -263,7 +271,8 @@ class EncodeJob:
         self.out = ctypes.create_string_buffer(b"\x01" * 4096, cap)  # touched: create_string_buffer zeroes it
         self.cap = cap
 
-    def run(self) -> Result:
+    def run(self, read_back: bool = True) -> Result:
+        """Encode once; ``read_back=False`` skips reading the strip back (``data`` is empty)."""
         lib = self.lib
         fd = os.memfd_create("faxpipe-libtiff-enc")
         try:
@@ -285,7 +294,7 @@ class EncodeJob:
             messages = _take_messages()
             if _errors(messages):
                 raise LibTiffError("encode", messages)
-            data = _raw_strip(fd, 0)
+            data = _raw_strip(fd, 0) if read_back else b""
         finally:
             os.close(fd)
         return Result(data, seconds, messages)
@@ -313,10 +322,10 @@ def _read_raw(tif, strip: int) -> bytes:
 
 
 def encode(page, scheme: str = "mh", *, fill: bool = False, bit_order: str = "msb",
-           yres: float | None = None) -> bytes:
+           yres: float | None = None, rtc: bool = True) -> bytes:
     """libtiff's raw strip for ``page`` (a faxpipe.Page) coded as ``scheme`` (see layout_for)."""
     layout = layout_for(scheme, page.width, page.height, fill=fill, bit_order=bit_order,
-                        yres=page.yres if yres is None else yres, xres=page.xres)
+                        yres=page.yres if yres is None else yres, xres=page.xres, rtc=rtc)
     return EncodeJob(page, layout).run().data
 
 

@@ -1,0 +1,241 @@
+"""Codec benchmark: faxpipe's C codec against libtiff's tif_fax3.c, side by side in one run.
+
+    python bench/codec.py [--quick] [--repeat N] [--pages text,photo] [--res fine] [--write]
+
+For every page × resolution × scheme (MH, MR, MMR) it encodes and decodes with faxpipe and with
+libtiff (Debian's libtiff.so.6 through ctypes, tests/libtiff.py), interleaved, and prints the
+median times, the speed-up (libtiff time / faxpipe time), the bytes each produced and whether
+faxpipe's stream is byte-identical to libtiff's.
+
+What is timed:
+* faxpipe encode: ``faxpipe.codec.encode(page, scheme)`` (defaults: EOL, RTC / EOFB, MSB-first;
+  MR K from the page's resolution), Python call overhead included.
+* libtiff encode: ``TIFFWriteEncodedStrip`` of the whole page into a prepared one-strip TIFF
+  (Compression 3 with FAXMODE_CLASSIC so that it writes RTC, or 4), with a write buffer big enough
+  that no I/O happens inside the clock; TIFF creation and the RTC that libtiff writes later,
+  when the directory is written, are outside it (see tests/libtiff.py, EncodeJob).
+* faxpipe decode: ``faxpipe.codec.decode(data, scheme, width)`` of libtiff's stream.
+* libtiff decode: ``TIFFReadEncodedStrip`` of the same stream from a memory-mapped TIFF into a
+  preallocated buffer (DecodeJob).
+Both decoders get the same bytes, and their pixels are checked against the page.
+
+"identical" is "yes" when the streams are the same byte for byte, "body" when they differ only
+in the RTC (both are identical when produced without RTC), else the first differing byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), HERE]
+
+import libtiff  # noqa: E402  (tests/libtiff.py)
+import pages  # noqa: E402  (bench/pages.py)
+
+from faxpipe import codec  # noqa: E402
+
+SCHEMES = ("mh", "mr", "mmr")
+RESOLUTIONS = ("fine", "standard")
+
+
+def first_difference(a: bytes, b: bytes) -> int | None:
+    if a == b:
+        return None
+    n = min(len(a), len(b))
+    for i in range(0, n, 4096):
+        if a[i:i + 4096] != b[i:i + 4096]:
+            return next(j for j in range(i, min(i + 4096, n)) if a[j] != b[j])
+    return n
+
+
+class Cell:
+    """One page × resolution × scheme: prepared jobs and the samples measured so far."""
+
+    def __init__(self, name: str, res: str, scheme: str):
+        self.name, self.res, self.scheme = name, res, scheme
+        self.page = page = pages.page(name, res)
+        self.layout = libtiff.layout_for(scheme, page.width, page.height, yres=page.yres)
+        self.encoder = libtiff.EncodeJob(page, self.layout)
+        self.lt_bytes = self.encoder.run().data
+        self.fp_bytes = codec.encode(page, scheme)
+        self.identical = self._identity()
+        self.samples = {"fp_enc": [], "lt_enc": [], "fp_dec": [], "lt_dec": []}
+        self.lt_decode_error = None
+        self.decoder = libtiff.DecodeJob(self.lt_bytes, self.layout)
+        try:
+            result = self.decoder.run()
+            if result.data != page.data:
+                self.lt_decode_error = "libtiff decodes wrong pixels"
+        except libtiff.LibTiffError as exc:
+            self.lt_decode_error = f"libtiff fails ({exc.messages[0] if exc.messages else exc})"
+        got = codec.decode(self.lt_bytes, scheme, page.width).page
+        self.fp_decode_ok = got == page
+        if self.lt_decode_error:
+            self.decoder.close()
+            self.decoder = None
+
+    def _identity(self) -> str:
+        where = first_difference(self.lt_bytes, self.fp_bytes)
+        if where is None:
+            return "yes"
+        if self.scheme != "mmr":
+            bare_lt = libtiff.encode(self.page, self.scheme, rtc=False)
+            bare_fp = codec.encode(self.page, self.scheme, rtc=False)
+            if bare_lt == bare_fp:
+                return "body"
+        return f"NO @{where}"
+
+    def measure(self, flip: bool) -> None:
+        page, scheme, data = self.page, self.scheme, self.lt_bytes
+
+        def fp_enc():
+            start = time.perf_counter()
+            codec.encode(page, scheme)
+            self.samples["fp_enc"].append(time.perf_counter() - start)
+
+        def lt_enc():
+            self.samples["lt_enc"].append(self.encoder.run(read_back=False).seconds)
+
+        def fp_dec():
+            start = time.perf_counter()
+            codec.decode(data, scheme, page.width)
+            self.samples["fp_dec"].append(time.perf_counter() - start)
+
+        def lt_dec():
+            if self.decoder is not None:
+                self.samples["lt_dec"].append(self.decoder.run().seconds)
+
+        order = [fp_enc, lt_enc, fp_dec, lt_dec]
+        if flip:
+            order = [lt_enc, fp_enc, lt_dec, fp_dec]
+        for step in order:
+            step()
+
+    def median_ms(self, key: str) -> float | None:
+        values = self.samples[key]
+        return statistics.median(values) * 1e3 if values else None
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "—"
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
+
+
+def fmt_ratio(lt: float | None, fp: float | None) -> str:
+    if lt is None or fp is None or fp == 0:
+        return "—"
+    return f"{lt / fp:.2f}×"
+
+
+def table(cells: list[Cell]) -> list[str]:
+    lines = [
+        "| page | res | scheme | enc faxpipe ms | enc libtiff ms | enc speed-up | dec faxpipe ms "
+        "| dec libtiff ms | dec speed-up | bytes faxpipe | bytes libtiff | identical |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for c in cells:
+        fe, le, fd, ld = (c.median_ms(k) for k in ("fp_enc", "lt_enc", "fp_dec", "lt_dec"))
+        dec_lt = fmt_ms(ld) if not c.lt_decode_error else c.lt_decode_error.split(" (")[0]
+        dec_fp = fmt_ms(fd) if c.fp_decode_ok else f"{fmt_ms(fd)} WRONG PIXELS"
+        lines.append(
+            f"| {c.name} | {c.res} | {c.scheme} | {fmt_ms(fe)} | {fmt_ms(le)} | {fmt_ratio(le, fe)} "
+            f"| {dec_fp} | {dec_lt} | {fmt_ratio(ld, fd)} | {len(c.fp_bytes):,} "
+            f"| {len(c.lt_bytes):,} | {c.identical} |"
+        )
+    return lines
+
+
+def summary(cells: list[Cell]) -> list[str]:
+    enc = [c.median_ms("lt_enc") / c.median_ms("fp_enc") for c in cells]
+    dec = [c.median_ms("lt_dec") / c.median_ms("fp_dec") for c in cells if c.samples["lt_dec"]]
+    out = [f"encode speed-up: min {min(enc):.2f}×, median {statistics.median(enc):.2f}× "
+           f"(target ≥ 3×; {sum(r >= 3 for r in enc)}/{len(enc)} cells meet it)"]
+    if dec:
+        out.append(f"decode speed-up: min {min(dec):.2f}×, median {statistics.median(dec):.2f}× "
+                   f"(target ≥ 2×; {sum(r >= 2 for r in dec)}/{len(dec)} cells meet it)")
+    wrong = [f"{c.name}/{c.res}/{c.scheme}" for c in cells if not c.fp_decode_ok]
+    out.append("faxpipe decodes every libtiff stream to the page's pixels" if not wrong
+               else f"faxpipe decodes WRONG pixels: {', '.join(wrong)}")
+    return out
+
+
+def write_markdown(path: str, command: str, lines: list[str], notes: list[str]) -> None:
+    section = [
+        "## Codec",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {datetime.date.today().isoformat()}; machine: {platform.machine()}, "
+        f"{os.cpu_count()} cores, shared, noisy; Python {platform.python_version()}; "
+        f"{libtiff.version()} (Debian, ctypes).",
+        "",
+        "Medians of interleaved runs, in ms; speed-up = libtiff time / faxpipe time. What is "
+        "timed is described in bench/codec.py. Pages: bench/pages.py (A4, 1728 pels; fine 2287 "
+        "rows, standard 1143).",
+        "",
+        *lines,
+        "",
+        *[f"* {n}" for n in notes],
+        "",
+    ]
+    text = ""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    if not text:
+        text = "# Benchmarks\n\nResults of the scripts in bench/, newest first within a section.\n\n"
+    start = text.find("## Codec")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + "\n".join(section) + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(section)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=None, help="runs per operation (default 11)")
+    parser.add_argument("--quick", action="store_true", help="3 runs per operation")
+    parser.add_argument("--pages", default=",".join(pages.NAMES))
+    parser.add_argument("--res", default=",".join(RESOLUTIONS))
+    parser.add_argument("--schemes", default=",".join(SCHEMES))
+    parser.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (3 if args.quick else 11)
+
+    started = time.perf_counter()
+    cells = [Cell(n, r, s) for n in args.pages.split(",") for r in args.res.split(",")
+             for s in args.schemes.split(",")]
+    gc.disable()
+    try:
+        for i in range(repeat):
+            for cell in cells:
+                cell.measure(flip=bool(i % 2))
+    finally:
+        gc.enable()
+    lines = table(cells)
+    notes = summary(cells)
+    print("\n".join(lines))
+    print()
+    print("\n".join(notes))
+    print(f"({repeat} runs per operation, {time.perf_counter() - started:.0f} s)")
+    if args.write:
+        command = "python bench/codec.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_markdown(os.path.join(ROOT, "BENCHMARKS.md"), command.strip(), lines,
+                       notes + [f"{repeat} runs per operation."])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
