@@ -59,11 +59,6 @@ def _first(values):
     return values[0]
 
 
-def _rational(values):
-    num, den = values[0], values[1] if len(values) > 1 else 1
-    return num / den if den else None
-
-
 def _ascii(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0][:1000].decode("latin-1")
 
@@ -81,8 +76,8 @@ _READ_TAGS = {
     277: ("samples_per_pixel", _INTEGER_TYPES, _first),
     278: ("rows_per_strip", _INTEGER_TYPES, _first),
     279: ("strip_byte_counts", _INTEGER_TYPES, tuple),
-    282: ("xres", _NUMBER_TYPES, _rational),
-    283: ("yres", _NUMBER_TYPES, _rational),
+    282: ("xres", _NUMBER_TYPES, _first),
+    283: ("yres", _NUMBER_TYPES, _first),
     292: ("t4_options", _INTEGER_TYPES, _first),
     293: ("t6_options", _INTEGER_TYPES, _first),
     296: ("resolution_unit", _INTEGER_TYPES, _first),
@@ -249,7 +244,10 @@ def _field_values(data: bytes, order: str, pos: int, tag: int, ftype: int, n: in
             raise CodecError(f"the values of tag {tag} lie past the end of the file")
     if ftype == ASCII:
         return data[where:where + total]
-    return struct.unpack_from(f"{order}{n * len(code)}{code[0]}", data, where)
+    values = struct.unpack_from(f"{order}{n * len(code)}{code[0]}", data, where)
+    if len(code) == 2:  # RATIONAL / SRATIONAL: numerator, denominator pairs
+        return tuple(a / b if b else 0.0 for a, b in zip(values[::2], values[1::2]))
+    return values
 
 
 def _read_page(data: bytes, order: str, f: dict, number: int, budget: int) -> TiffPage:
@@ -274,6 +272,9 @@ def _read_page(data: bytes, order: str, f: dict, number: int, budget: int) -> Ti
         if scheme is None:
             rows.append(_uncompressed_rows(strip, stride, nrows, bit_order, number))
             continue
+        if nrows > 8 * len(strip) // (8 if byte_align else 1) + 8:
+            raise CodecError(f"strip {i + 1} of page {number} holds {len(strip)} bytes, too few for "
+                             f"{nrows} rows (every coded row takes a bit at least): truncated")
         page, stats = codec.decode(strip, scheme, width, height=nrows, bit_order=bit_order,
                                    byte_align=byte_align, xres=xres, yres=yres)
         rows.append(page.data)
@@ -294,7 +295,11 @@ def _read_page(data: bytes, order: str, f: dict, number: int, budget: int) -> Ti
 
 
 def _check_fax_image(f: dict, number: int) -> None:
-    """RFC 2306 §3: one 1-bit sample, a CCITT (or no) compression, no tiles."""
+    """RFC 2306 §3: one 1-bit sample, a CCITT (or no) compression, no tiles.
+
+    T4Options / T6Options bit 1 (uncompressed mode, TIFF 6.0 §11) is accepted: writers such as
+    fax2tiff set it without using the mode; rows that do use it decode as bad rows.
+    """
     if "width" not in f or "height" not in f:
         raise CodecError(f"page {number} has no ImageWidth or ImageLength")
     reasons = []
@@ -308,8 +313,6 @@ def _check_fax_image(f: dict, number: int) -> None:
         reasons.append(f"in {PHOTOMETRIC_NAMES.get(photometric, f'photometric {photometric}')}")
     if f["tile_width"] is not None:
         reasons.append("tiled")
-    if f["t4_options"] & T4_UNCOMPRESSED or f["t6_options"] & T6_UNCOMPRESSED:
-        reasons.append("coded with T.4 uncompressed mode")
     if f["fill_order"] not in _FILL_ORDERS:
         reasons.append(f"in FillOrder {f['fill_order']}")
     if reasons:
@@ -320,8 +323,8 @@ def _check_fax_image(f: dict, number: int) -> None:
 def _strips(data: bytes, f: dict, number: int, height: int) -> list[bytes]:
     """The bytes of every strip a page needs (TIFF 6.0 §3 StripOffsets, RowsPerStrip)."""
     rps = f["rows_per_strip"]
-    if rps == 0:
-        raise CodecError(f"page {number} has RowsPerStrip 0")
+    if rps <= 0:
+        raise CodecError(f"page {number} has RowsPerStrip {rps}")
     needed = -(-height // rps)
     offsets, counts = f["strip_offsets"], f["strip_byte_counts"]
     if offsets is None:
@@ -335,7 +338,7 @@ def _strips(data: bytes, f: dict, number: int, height: int) -> list[bytes]:
         raise CodecError(f"page {number} needs {needed} strips of {rps} rows but has {len(offsets)}")
     strips = []
     for offset, count in zip(offsets[:needed], counts[:needed]):
-        if offset + count > len(data):
+        if offset < 0 or count < 0 or offset + count > len(data):
             raise CodecError(f"a strip of page {number} ({count} bytes at {offset}) lies past the "
                              f"end of the file ({len(data)} bytes): the file is truncated")
         strips.append(data[offset:offset + count])
@@ -353,11 +356,11 @@ def _uncompressed_rows(strip: bytes, stride: int, nrows: int, bit_order: str, nu
 
 
 def _resolution(f: dict) -> tuple[float, float]:
-    """XResolution / YResolution in dots per inch (absent: fax fine, 204 × 196)."""
+    """XResolution / YResolution in dots per inch (absent or absurd: fax fine, 204 × 196)."""
     factor = _UNIT_TO_DPI.get(f["resolution_unit"], 1.0)
-    xres = f["xres"] * factor if f["xres"] else 204.0
-    yres = f["yres"] * factor if f["yres"] else 196.0
-    return round(xres, 3), round(yres, 3)
+    xres, yres = (round(f[k] * factor, 3) if f[k] else None for k in ("xres", "yres"))
+    return (xres if xres and 1 <= xres <= 100_000 else 204.0,
+            yres if yres and 1 <= yres <= 100_000 else 196.0)
 
 
 # ---------------------------------------------------------------------------------------------
