@@ -32,3 +32,17 @@ def run_tool(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run a required program; return the completed process (stdout / stderr as text)."""
     require_tool(argv[0])
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def require_lib(name: str):
+    """A loaded shared library (``ctypes.CDLL``), e.g. ``require_lib("libtiff.so.6")``;
+    skip (or fail under FAXPIPE_STRICT=1) if it cannot be loaded."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(name)
+    except OSError as exc:
+        message = f"shared library {name} cannot be loaded ({exc}; Debian: libtiff6)"
+        if strict():
+            pytest.fail(f"FAXPIPE_STRICT=1 and {message}")
+        pytest.skip(message)
