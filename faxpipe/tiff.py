@@ -219,7 +219,7 @@ def _read_ifd(data: bytes, order: str, offset: int) -> tuple[dict, int]:
     for pos in range(offset + 2, end, 12):
         tag, ftype, n = struct.unpack_from(order + "HHI", data, pos)
         known = _READ_TAGS.get(tag)
-        if known is None:
+        if known is None or n == 0:  # a field we do not need, or an empty one: absent
             continue
         name, types, convert = known
         if ftype not in types:
@@ -232,8 +232,6 @@ def _read_ifd(data: bytes, order: str, offset: int) -> tuple[dict, int]:
 def _field_values(data: bytes, order: str, pos: int, tag: int, ftype: int, n: int):
     """The values of one IFD entry, bounds-checked before anything is sized from ``n``."""
     code, size = _TYPES[ftype]
-    if n == 0:
-        raise CodecError(f"tag {tag} has no values")
     if n > len(data) // size:
         raise CodecError(f"tag {tag} declares {n} values, more than the file could hold")
     total = n * size
@@ -306,7 +304,7 @@ def _check_fax_image(f: dict, number: int) -> None:
     samples, bits, photometric = f["samples_per_pixel"], f["bits_per_sample"], f["photometric"]
     if samples != 1 or bits[0] != 1:
         kind = "colour" if samples >= 3 or photometric in (2, 3, 5, 6, 8) else "greyscale"
-        reasons.append(f"a {kind} image ({samples} sample(s) of {bits[0]} bits)")
+        reasons.append(f"a {kind} image ({samples} sample{'s' * (samples != 1)} of {bits[0]} bits)")
     if f["compression"] not in _DECODERS:
         reasons.append(f"compressed with {COMPRESSION_NAMES.get(f['compression'], f['compression'])}")
     if photometric not in (None, 0, 1):

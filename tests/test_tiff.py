@@ -257,10 +257,17 @@ def test_read_fax2tiff_output(tmp_path, sources, raw_coding, options):
     assert [back.page.to_image().tobytes()] == pillow_pages(out)
 
 
+GS_VARIANTS = [(device, resolution, ()) for device in ("tiffg3", "tiffg32d", "tiffg4", "tiffcrle")
+               for resolution in ("204x98", "204x196")] + [
+    ("tiffcrle", "204x196", ("-dFillOrder=2",)), ("tiffg32d", "204x98", ("-dFillOrder=2",)),
+    ("tiffg4", "204x391", ("-dFillOrder=2", "-dMaxStripSize=1000")),
+    ("tiffg3", "204x196", ("-dMaxStripSize=2000",)),
+]
+
+
 @pytest.mark.oracle
-@pytest.mark.parametrize("resolution", ["204x98", "204x196"])
-@pytest.mark.parametrize("device", ["tiffg3", "tiffg32d", "tiffg4", "tiffcrle"])
-def test_read_ghostscript_output(tmp_path, device, resolution):
+@pytest.mark.parametrize("device, resolution, extra", GS_VARIANTS, ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+def test_read_ghostscript_output(tmp_path, device, resolution, extra):
     doc = tmp_path / "doc.ps"
     doc.write_text(
         "%!PS\n/Helvetica findfont 24 scalefont setfont\n72 700 moveto (Hello fax, page one) show\n"
@@ -269,7 +276,7 @@ def test_read_ghostscript_output(tmp_path, device, resolution):
         "newpath 300 300 80 0 360 arc fill\nshowpage\n"
     )
     out = tmp_path / f"{device}.tif"
-    done = run_tool("gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", f"-sDEVICE={device}",
+    done = run_tool("gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", f"-sDEVICE={device}", *extra,
                     f"-r{resolution}", "-sPAPERSIZE=a4", f"-sOutputFile={out}", str(doc))
     assert done.returncode == 0, done.stderr
     back = tiff.read(out)
@@ -277,6 +284,28 @@ def test_read_ghostscript_output(tmp_path, device, resolution):
     assert [p.page.to_image().tobytes() for p in back] == pillow_pages(out)
     assert all(0.001 < p.page.black_fraction() < 0.2 for p in back)
     assert back[0].page.yres == float(resolution.split("x")[1]) and back[0].page.width == 1728
+    assert back[0].fill_order == (2 if "-dFillOrder=2" in extra else 1)
+    if any(e.startswith("-dMaxStripSize") for e in extra):
+        assert back[0].strip_count > 1
+
+
+def test_require_tool_skips_or_fails_under_strict(monkeypatch):
+    import tools
+    monkeypatch.delenv("FAXPIPE_STRICT", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        tools.require_tool("faxpipe-no-such-program")
+    monkeypatch.setenv("FAXPIPE_STRICT", "1")
+    with pytest.raises(pytest.fail.Exception):
+        tools.require_tool("faxpipe-no-such-program")
+
+
+@pytest.mark.parametrize("xres, yres, name", [
+    (204, 98, "standard"), (204, 196, "fine"), (204, 391, "superfine"), (200, 200, "fine"),
+    (300, 300, "non-standard"), (204, 150, "non-standard"),
+])
+def test_info_resolution_names(xres, yres, name):
+    from faxpipe.cli.info import resolution_name
+    assert resolution_name(xres, yres) == name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,7 +445,7 @@ def test_info_prints_every_page(tmp_path, capsys):
     assert "page 1: 1728×90 pels, 204×98 dpi (standard)" in out
     assert "page 2: 2048×150 pels, 204×196 dpi (fine)" in out
     assert "T4Options 5 (2-D, fill bits)" in out and "FillOrder 2 (LSB first)" in out
-    assert "1 strip " in out and "bytes" in out
+    assert "1 strip of 90 rows" in out and "bytes" in out
 
 
 def test_info_json(tmp_path, capsys):

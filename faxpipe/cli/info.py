@@ -63,7 +63,7 @@ def _text(path: str, pages: list[tiff.TiffPage]) -> str:
             f"  page {n}: {f['width']}×{f['height']} pels, {f['xres']:g}×{f['yres']:g} dpi "
             f"({f['resolution']}), {coding}, FillOrder {_FILL_ORDER_NAMES[f['fill_order']]}, "
             f"{f['photometric']}, {f['strips']} strip{'s' * (f['strips'] != 1)} "
-            f"({f['rows_per_strip']} rows each), {f['bytes']:,} bytes"
+            f"of {f['rows_per_strip']} rows, {f['bytes']:,} bytes"
             + (f", {f['bad_rows']} bad rows" if f["bad_rows"] else "")
         )
     return "\n".join(lines)
