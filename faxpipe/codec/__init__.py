@@ -1,0 +1,130 @@
+"""faxpipe's G3/G4 codec: ITU-T T.4 MH (1-D) and MR (2-D) and T.6 MMR, in C.
+
+``encode(page, scheme)`` → bytes; ``decode(data, scheme, width)`` → ``Decoded(page, stats)``.
+The C core (``_t4.c``) never touches Python; ``_t4module.c`` is thin glue that releases the GIL.
+Defaults follow TIFF Class F as libtiff writes it: MH/MR with an EOL before every row and RTC at
+the end, MMR with EOFB, MSB-first bits (TIFF FillOrder 1). Pass ``bit_order="lsb"`` for
+FillOrder 2 and for the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import CodecError
+from ..page import MAX_HEIGHT, Page, Resolution, check_geometry
+from . import _t4
+
+SCHEMES = {"mh": 0, "mr": 1, "mmr": 2}
+
+__all__ = ["encode", "decode", "Decoded", "DecodeStats", "SCHEMES"]
+
+
+@dataclass(frozen=True)
+class DecodeStats:
+    """What the decoder saw: rows produced, rows replaced because they were corrupt, the
+    longest run of consecutive bad rows, whether RTC / EOFB ended the data, and the bytes used."""
+
+    rows: int
+    bad_rows: int
+    consecutive_bad_rows: int
+    terminated: bool
+    bytes_used: int
+
+
+@dataclass(frozen=True)
+class Decoded:
+    page: Page
+    stats: DecodeStats
+
+    def __iter__(self):  # allows ``page, stats = decode(...)``
+        return iter((self.page, self.stats))
+
+
+def _scheme(scheme: str) -> int:
+    try:
+        return SCHEMES[scheme.lower()]
+    except (KeyError, AttributeError):
+        raise CodecError(f"unknown coding scheme {scheme!r}: use mh, mr or mmr") from None
+
+
+def _lsb(bit_order: str) -> bool:
+    if bit_order not in ("msb", "lsb"):
+        raise CodecError(f"bit_order must be 'msb' or 'lsb', not {bit_order!r}")
+    return bit_order == "lsb"
+
+
+def encode(
+    page: Page,
+    scheme: str = "mh",
+    *,
+    k: int | None = None,
+    eol: bool = True,
+    fill: bool = False,
+    rtc: bool = True,
+    bit_order: str = "msb",
+    min_bits: int = 0,
+    byte_align: bool = False,
+) -> bytes:
+    """Encode a page (T.4 §4.1 MH, §4.2 MR, T.6 MMR).
+
+    k: MR only, rows per 1-D row (T.4 §4.2.1: 2 at standard, 4 at fine and superfine);
+       the default comes from ``page.yres``.
+    eol: MH only; an EOL before every row (MR always has them, MMR never).
+    fill: pad with zeros so that every EOL ends on a byte boundary (TIFF T4Options bit 2).
+    rtc: end with RTC (six EOLs, T.4 §4.1.4) for MH/MR, or EOFB (T.6 §2.4.1.1) for MMR.
+    min_bits: minimum bits per coded line, EOL included (T.4 §4.1.3 minimum transmission time;
+       zero fill is put before the next EOL).
+    byte_align: start every row on a byte boundary (TIFF Compression 2: MH without EOLs).
+    """
+    code = _scheme(scheme)
+    if k is None:
+        k = Resolution.from_dpi(page.yres).k
+    if not 1 <= k <= 1 << 16:
+        raise CodecError(f"K must be between 1 and 65536, not {k}")
+    if not 0 <= min_bits <= 1 << 20:
+        raise CodecError(f"min_bits must be between 0 and 1048576, not {min_bits}")
+    if code == 1:
+        eol = True
+    return _t4.encode(
+        page.data, page.width, page.height, code, k, bool(eol), bool(fill), bool(rtc),
+        _lsb(bit_order), min_bits, bool(byte_align),
+    )
+
+
+def decode(
+    data: bytes,
+    scheme: str,
+    width: int,
+    *,
+    height: int | None = None,
+    max_height: int = MAX_HEIGHT,
+    bit_order: str = "msb",
+    byte_align: bool = False,
+    xres: float = 204.0,
+    yres: float = 196.0,
+) -> Decoded:
+    """Decode a T.4 / T.6 stream into a page of ``width`` pels.
+
+    MH and MR rows may or may not be preceded by EOLs, with or without fill; decoding stops at
+    RTC / EOFB, at the end of the data, or after ``height`` rows. A corrupt MH/MR row is replaced
+    by the previous good row and counted, and decoding resumes at the next EOL (T.4 §4.1.2);
+    a corrupt MMR row ends the page (T.6 has no resynchronisation). When ``height`` is given the
+    page has exactly that many rows: rows missing from the data are white and counted as bad.
+    """
+    code = _scheme(scheme)
+    check_geometry(width, height if height is not None else 0)
+    if not 0 <= max_height <= MAX_HEIGHT:
+        raise CodecError(f"max_height must be between 0 and {MAX_HEIGHT}")
+    limit = max_height if height is None else height
+    rows, nrows, bad, consecutive, terminated, used = _t4.decode(
+        data, width, limit, code, _lsb(bit_order), bool(byte_align)
+    )
+    if height is not None and nrows < height:
+        missing = height - nrows
+        rows += bytes(missing * ((width + 7) // 8))
+        bad += missing
+        consecutive = max(consecutive, missing)
+        nrows = height
+    page = Page(width, nrows, rows, xres, yres)
+    return Decoded(page, DecodeStats(nrows, bad, consecutive, bool(terminated), used))

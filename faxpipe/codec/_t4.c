@@ -1,0 +1,783 @@
+/* faxpipe G3/G4 codec core: ITU-T T.4 §4.1 (MH), §4.2 (MR) and T.6 (MMR).
+ *
+ * Both directions work on lists of changing elements (T.4 §4.2.1.3.1): the positions where a
+ * row changes colour, the first one a change to black, ended by sentinels at the row width.
+ * The encoder finds them 64 pels at a time with count-leading-zeros and writes codes through
+ * a 64-bit bit buffer; the decoder reads codes through a 64-bit bit buffer with table look-ups
+ * and paints the black runs with whole-byte stores. No per-pixel loops, no Python. */
+#include "_t4.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "_t4_codes.h"
+
+/* ---------------------------------------------------------------- tables */
+
+typedef struct { uint16_t code; uint8_t len; } t4_code;
+
+/* Encoding: index 0..63 terminating, 64 + n for the make-up code of n × 64 (n = 1..40). */
+static t4_code enc_run[2][64 + 41];
+/* Every run below 2624 as one code word: make-up (if any) and terminating code together. */
+#define FULL_RUNS 2624
+typedef struct { uint32_t code; uint32_t len; } t4_word;
+static t4_word enc_full[2][FULL_RUNS];
+
+/* Decoding: a run length (terminating < 64, make-up ≥ 64) and the code length, or one of: */
+#define RUN_INVALID (-1)
+#define RUN_EOL (-2)   /* 11 or more zeros: an EOL, fill, or the end of the data */
+typedef struct { int16_t run; uint8_t len; } t4_entry;
+#define WHITE_BITS 12
+#define BLACK_BITS 13
+static t4_entry dec_white[1 << WHITE_BITS];
+static t4_entry dec_black[1 << BLACK_BITS];
+
+enum { MODE_P, MODE_H, MODE_V, MODE_EXT, MODE_ZEROS };
+typedef struct { int8_t mode; int8_t delta; uint8_t len; } t4_mode;
+#define MODE_BITS 7
+static t4_mode dec_mode[1 << MODE_BITS];
+
+static uint8_t reverse_bits[256];
+
+static t4_code parse_code(const char *bits)
+{
+    t4_code c = {0, 0};
+    for (; *bits; bits++, c.len++)
+        c.code = (uint16_t)((c.code << 1) | (*bits == '1'));
+    return c;
+}
+
+static void fill_decode(t4_entry *table, int bits, t4_code c, int run)
+{
+    int shift = bits - c.len;
+    for (int s = 0; s < (1 << shift); s++) {
+        table[(c.code << shift) | s].run = (int16_t)run;
+        table[(c.code << shift) | s].len = c.len;
+    }
+}
+
+static void fill_mode(const char *bits, int mode, int delta)
+{
+    t4_code c = parse_code(bits);
+    int shift = MODE_BITS - c.len;
+    for (int s = 0; s < (1 << shift); s++)
+        dec_mode[(c.code << shift) | s] = (t4_mode){(int8_t)mode, (int8_t)delta, c.len};
+}
+
+static void build_tables(void)
+{
+    static const char *const *term[2] = {WHITE_TERMINATING, BLACK_TERMINATING};
+    static const char *const *makeup[2] = {WHITE_MAKEUP, BLACK_MAKEUP};
+    t4_entry *dec[2] = {dec_white, dec_black};
+    int bits[2] = {WHITE_BITS, BLACK_BITS};
+
+    for (int color = 0; color < 2; color++) {
+        for (int i = 0; i < (1 << bits[color]); i++)
+            dec[color][i] = (t4_entry){RUN_INVALID, 0};
+        for (int i = 0; i < 64; i++) {
+            enc_run[color][i] = parse_code(term[color][i]);
+            fill_decode(dec[color], bits[color], enc_run[color][i], i);
+        }
+        for (int n = 1; n <= 40; n++) {
+            const char *s = n <= 27 ? makeup[color][n - 1] : EXTENDED_MAKEUP[n - 28];
+            enc_run[color][64 + n] = parse_code(s);
+            fill_decode(dec[color], bits[color], enc_run[color][64 + n], n * 64);
+        }
+        /* Eleven leading zeros can only start an EOL (T.4 §4.1.2): the caller decides. */
+        for (int i = 0; i < (1 << (bits[color] - 11)); i++)
+            dec[color][i] = (t4_entry){RUN_EOL, 0};
+    }
+    for (int color = 0; color < 2; color++)
+        for (int run = 0; run < FULL_RUNS; run++) {
+            t4_code t = enc_run[color][run & 63];
+            t4_word word = {t.code, t.len};
+            if (run >= 64) {
+                t4_code m = enc_run[color][64 + (run >> 6)];
+                word = (t4_word){((uint32_t)m.code << t.len) | t.code, (uint32_t)(m.len + t.len)};
+            }
+            enc_full[color][run] = word;
+        }
+    for (int i = 0; i < (1 << MODE_BITS); i++)
+        dec_mode[i] = (t4_mode){MODE_ZEROS, 0, 0};
+    fill_mode("1", MODE_V, 0);
+    fill_mode("011", MODE_V, 1);
+    fill_mode("010", MODE_V, -1);
+    fill_mode("001", MODE_H, 0);
+    fill_mode("0001", MODE_P, 0);
+    fill_mode("000011", MODE_V, 2);
+    fill_mode("000010", MODE_V, -2);
+    fill_mode("0000011", MODE_V, 3);
+    fill_mode("0000010", MODE_V, -3);
+    fill_mode("0000001", MODE_EXT, 0);
+    for (int i = 0; i < 256; i++) {
+        int r = 0;
+        for (int b = 0; b < 8; b++)
+            r |= ((i >> b) & 1) << (7 - b);
+        reverse_bits[i] = (uint8_t)r;
+    }
+}
+
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void ensure_tables(void) { pthread_once(&tables_once, build_tables); }
+
+static inline int clz64(uint64_t x) { return __builtin_clzll(x); }
+
+static inline uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+/* -------------------------------------------------------- changing elements */
+
+static inline uint64_t reverse_in_bytes(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    return ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+}
+
+/* The changing elements of one packed row; returns their count. `ch` needs width + 1 slots.
+ * Each 64-pel word is loaded with pel i at bit i, so the changes come out lowest bit first. */
+static int row_changes(const uint8_t *row, int width, int32_t *ch)
+{
+    int n = 0, stride = (width + 7) >> 3, words = (width + 63) >> 6;
+    uint64_t prev = 0;
+    for (int w = 0; w < words; w++) {
+        uint64_t v = 0;
+        int avail = stride - w * 8;
+        if (__builtin_expect(avail >= 8, 1))
+            memcpy(&v, row + w * 8, 8);
+        else
+            memcpy(&v, row + w * 8, (size_t)avail);
+        if (v == (prev ? ~0ULL : 0) && avail >= 8)
+            continue;   /* a whole word the colour of the pel before it: no change */
+        v = reverse_in_bytes(v);
+        uint64_t t = v ^ ((v << 1) | prev);
+        int valid = width - w * 64;
+        if (valid < 64)
+            t &= (1ULL << valid) - 1;
+        int32_t base = w * 64;
+        while (t) {
+            ch[n++] = base + __builtin_ctzll(t);
+            t &= t - 1;
+        }
+        prev = v >> 63;
+    }
+    return n;
+}
+
+/* Paint the black runs [ch[0], ch[1]), [ch[2], ch[3]) ... of a row (T.4: a row starts white). */
+static void paint_row(uint8_t *row, int width, const int32_t *ch, int n)
+{
+    memset(row, 0, (size_t)((width + 7) >> 3));
+    for (int i = 0; i < n; i += 2) {
+        int a = ch[i], b = i + 1 < n ? ch[i + 1] : width;
+        if (b > width)
+            b = width;
+        if (a >= b)
+            continue;
+        int fa = a >> 3, lb = (b - 1) >> 3;
+        uint8_t head = (uint8_t)(0xFF >> (a & 7)), tail = (uint8_t)(0xFF << (7 - ((b - 1) & 7)));
+        if (fa == lb) {
+            row[fa] |= head & tail;
+        } else {
+            row[fa] |= head;
+            if (lb - fa > 1)
+                memset(row + fa + 1, 0xFF, (size_t)(lb - fa - 1));
+            row[lb] |= tail;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ bit writer */
+
+typedef struct {
+    uint8_t *buf;
+    size_t cap, len;
+    uint64_t acc;   /* pending bits in the low `n` bits (higher bits are stale) */
+    int n;          /* number of pending bits, < 32 between calls */
+    int failed;
+} bit_writer;
+
+static int bw_reserve(bit_writer *w, size_t extra)
+{
+    if (w->len + extra + 8 <= w->cap)
+        return 1;
+    size_t cap = w->cap ? w->cap : 4096;
+    while (cap < w->len + extra + 8)
+        cap *= 2;
+    uint8_t *buf = realloc(w->buf, cap);
+    if (!buf) {
+        w->failed = 1;
+        return 0;
+    }
+    w->buf = buf;
+    w->cap = cap;
+    return 1;
+}
+
+static inline void bw_put(bit_writer *w, uint32_t code, int len)
+{
+    w->acc = (w->acc << len) | code;
+    w->n += len;
+    if (w->n >= 32) {
+        w->n -= 32;
+        uint32_t be = __builtin_bswap32((uint32_t)(w->acc >> w->n));
+        memcpy(w->buf + w->len, &be, 4);
+        w->len += 4;
+    }
+}
+
+static inline size_t bw_bits(const bit_writer *w) { return w->len * 8 + (size_t)w->n; }
+
+static void bw_zeros(bit_writer *w, size_t count)
+{
+    for (; count > 24; count -= 24)
+        bw_put(w, 0, 24);
+    bw_put(w, 0, (int)count);
+}
+
+static void bw_flush(bit_writer *w)
+{
+    if (w->n & 7)
+        bw_put(w, 0, 8 - (w->n & 7));
+    for (; w->n > 0; w->n -= 8)
+        w->buf[w->len++] = (uint8_t)(w->acc >> (w->n - 8));
+    w->acc = 0;
+}
+
+/* A run of one colour: extended make-ups of 2560, a make-up, a terminating code (T.4 §4.1.1). */
+static inline void put_run(bit_writer *w, int color, int run)
+{
+    while (__builtin_expect(run >= FULL_RUNS, 0)) {
+        bw_put(w, enc_run[color][64 + 40].code, enc_run[color][64 + 40].len);
+        run -= 2560;
+    }
+    bw_put(w, enc_full[color][run].code, (int)enc_full[color][run].len);
+}
+
+#define EOL_CODE 0x001
+#define EOL_LEN 12
+
+/* ---------------------------------------------------------------- encoder */
+
+static void encode_1d(bit_writer *wp, const int32_t *ch, int n, int width)
+{
+    bit_writer local = *wp, *w = &local;   /* keeps the writer in registers */
+    int pos = 0;
+    (void)n;   /* ch[n] is the sentinel `width` */
+    for (;;) {
+        put_run(w, 0, *ch - pos);
+        pos = *ch++;
+        if (pos >= width)
+            break;
+        put_run(w, 1, *ch - pos);
+        pos = *ch++;
+        if (pos >= width)
+            break;
+    }
+    *wp = local;
+}
+
+/* T.4 §4.2.1.3: pass, vertical and horizontal modes against the reference row. Both lists are
+ * strictly increasing and end with sentinels at `width` (two for cur, three for ref). b1 is kept
+ * at an index whose parity is the colour of a0 (even: a change to black), so it only ever moves
+ * forward in pairs, or back by one when a vertical mode flips the colour (T.4 §4.2.1.3.1). */
+static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, int width)
+{
+    static const uint8_t vcode[7] = {0x02, 0x02, 0x2, 0x1, 0x3, 0x3, 0x03};
+    static const uint8_t vlen[7] = {7, 6, 3, 1, 3, 6, 7};
+    bit_writer local = *wp, *w = &local;
+    int a0 = -1, color = 0, ia = 0, ib = 0;
+    for (;;) {
+        int a1 = cur[ia], b1 = ref[ib], b2 = ref[ib + 1];
+        if (b2 < a1) {
+            bw_put(w, 0x1, 4);   /* pass: 0001 */
+            a0 = b2;
+            ib += 2;
+        } else if ((unsigned)(a1 - b1 + 3) <= 6) {
+            bw_put(w, vcode[a1 - b1 + 3], vlen[a1 - b1 + 3]);
+            a0 = a1;
+            color ^= 1;
+            ia++;
+            ib = ib > 0 ? ib - 1 : 1;
+        } else {
+            int a2 = cur[ia + 1];
+            bw_put(w, 0x1, 3);   /* horizontal: 001 */
+            put_run(w, color, a1 - (a0 < 0 ? 0 : a0));
+            put_run(w, color ^ 1, a2 - a1);
+            a0 = a2;
+            ia += 2;
+        }
+        if (a0 >= width)
+            break;
+        while (ref[ib] <= a0)
+            ib += 2;
+    }
+    *wp = local;
+}
+
+static void pad_to(bit_writer *w, size_t line_start, int min_bits)
+{
+    size_t used = bw_bits(w) - line_start;
+    if (used < (size_t)min_bits)
+        bw_zeros(w, (size_t)min_bits - used);
+}
+
+static void put_eol(bit_writer *w, const t4_options *opt, int tag)
+{
+    if (opt->fill) {
+        int pad = (int)((12 - (bw_bits(w) & 7)) & 7);   /* EOL ends on a byte boundary */
+        if (pad)
+            bw_put(w, 0, pad);
+    }
+    if (opt->scheme == T4_MR)
+        bw_put(w, (EOL_CODE << 1) | (uint32_t)tag, EOL_LEN + 1);
+    else
+        bw_put(w, EOL_CODE, EOL_LEN);
+}
+
+int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
+              uint8_t **out, size_t *out_len)
+{
+    if (width < 1 || width > T4_MAX_WIDTH || height < 0 || height > T4_MAX_HEIGHT ||
+        opt->scheme < T4_MH || opt->scheme > T4_MMR || opt->k < 1 || opt->min_bits < 0)
+        return T4_ERR_ARGS;
+    ensure_tables();
+
+    int stride = (width + 7) >> 3, mr = opt->scheme == T4_MR, mmr = opt->scheme == T4_MMR;
+    int with_eol = mr || (opt->scheme == T4_MH && opt->eol);
+    int min_bits = with_eol ? opt->min_bits : 0;
+    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(width + 4));
+    bit_writer w = {0};
+    if (!lists || !bw_reserve(&w, (size_t)height * 16 + 1024)) {
+        free(lists);
+        free(w.buf);
+        return T4_ERR_NOMEM;
+    }
+    int32_t *cur = lists, *ref = lists + width + 4;
+    ref[0] = ref[1] = ref[2] = width;   /* the imaginary white row above the page */
+    size_t line_start = 0;
+    int k_left = 0;
+
+    for (int y = 0; y < height; y++) {
+        int n = row_changes(rows + (size_t)y * stride, width, cur);
+        cur[n] = cur[n + 1] = cur[n + 2] = width;
+        /* Worst case: every change a horizontal code with two runs, plus extended make-ups. */
+        size_t bound = ((size_t)(n + 2) * 60 + (size_t)(width / 2560 + 2) * 24 + 40 +
+                        (size_t)min_bits) / 8 + 16;
+        if (!bw_reserve(&w, bound))
+            break;
+        int two_d = mmr || (mr && k_left > 0);
+        if (with_eol) {
+            if (y > 0)
+                pad_to(&w, line_start, min_bits);
+            line_start = bw_bits(&w);
+            put_eol(&w, opt, !two_d);
+        } else if (opt->byte_align && (w.n & 7)) {
+            bw_put(&w, 0, 8 - (w.n & 7));
+        }
+        if (two_d)
+            encode_2d(&w, cur, ref, width);
+        else
+            encode_1d(&w, cur, n, width);
+        if (mr)
+            k_left = two_d ? k_left - 1 : opt->k - 1;
+        int32_t *t = ref;
+        ref = cur;
+        cur = t;
+    }
+    if (!w.failed && bw_reserve(&w, 64 + (size_t)min_bits / 8)) {
+        if (opt->rtc) {
+            if (mmr) {
+                bw_put(&w, EOL_CODE, EOL_LEN);   /* EOFB, T.6 §2.4.1.1 */
+                bw_put(&w, EOL_CODE, EOL_LEN);
+            } else {
+                if (with_eol && height > 0)
+                    pad_to(&w, line_start, min_bits);
+                for (int i = 0; i < 6; i++)   /* RTC, T.4 §4.1.4: six EOL (+1 in MR) */
+                    if (mr)
+                        bw_put(&w, (EOL_CODE << 1) | 1, EOL_LEN + 1);
+                    else
+                        bw_put(&w, EOL_CODE, EOL_LEN);
+            }
+        }
+        bw_flush(&w);
+    }
+    free(lists);
+    if (w.failed) {
+        free(w.buf);
+        return T4_ERR_NOMEM;
+    }
+    if (opt->lsb_first)
+        for (size_t i = 0; i < w.len; i++)
+            w.buf[i] = reverse_bits[w.buf[i]];
+    *out = w.buf;
+    *out_len = w.len;
+    return T4_OK;
+}
+
+/* ------------------------------------------------------------ bit reader */
+
+typedef struct {
+    const uint8_t *p, *end, *start;
+    uint64_t acc;     /* next bits, left-aligned; bits past `n` are zero */
+    int n;            /* valid bits in acc; negative once the reader ran past the data */
+    int lsb_first;
+} bit_reader;
+
+/* Bits consumed so far. */
+static inline size_t br_pos(const bit_reader *b) { return (size_t)(b->p - b->start) * 8 - (size_t)b->n; }
+
+static inline void br_refill(bit_reader *b)
+{
+    if (b->n >= 32)   /* enough for any code (EOFB, the longest look-ahead, is 24 bits) */
+        return;
+    if (b->end - b->p >= 8) {
+        uint64_t v = load_be64(b->p);
+        if (b->lsb_first)
+            v = reverse_in_bytes(v);
+        int bytes = (63 - b->n) >> 3;
+        int keep = b->n + 8 * bytes;
+        b->acc = (b->acc | (v >> b->n)) & ~(~0ULL >> keep);
+        b->p += bytes;
+        b->n = keep;
+    } else {
+        while (b->n <= 56 && b->p < b->end) {
+            uint64_t byte = b->lsb_first ? reverse_bits[*b->p] : *b->p;
+            b->acc |= byte << (56 - b->n);
+            b->p++;
+            b->n += 8;
+        }
+    }
+}
+
+static inline uint32_t br_peek(const bit_reader *b, int k) { return (uint32_t)(b->acc >> (64 - k)); }
+
+static inline void br_consume(bit_reader *b, int k)
+{
+    b->acc = k >= 64 ? 0 : b->acc << k;
+    b->n -= k;
+}
+
+static inline int br_exhausted(const bit_reader *b) { return b->n <= 0 && b->p >= b->end; }
+
+static void br_align(bit_reader *b)
+{
+    int skip = (int)((8 - (br_pos(b) & 7)) & 7);
+    if (skip) {
+        br_refill(b);
+        br_consume(b, skip);
+    }
+}
+
+/* Skip zero fill and one EOL if the next bits hold one. Returns 1 when an EOL was consumed, 0
+ * when the next bits are not an EOL, -1 when only zeros remain. */
+static int br_eol(bit_reader *b)
+{
+    br_refill(b);
+    if (br_exhausted(b))
+        return -1;
+    if (br_peek(b, 11) != 0)
+        return 0;
+    for (;;) {
+        br_refill(b);
+        if (b->acc == 0) {
+            if (b->p >= b->end) {
+                br_consume(b, b->n > 0 ? b->n : 0);
+                return -1;
+            }
+            br_consume(b, b->n);
+            continue;
+        }
+        br_consume(b, clz64(b->acc) + 1);
+        return 1;
+    }
+}
+
+/* After a corrupt row: move past at least one bit, then up to the next run of 11 zeros. */
+static int br_resync(bit_reader *b)
+{
+    br_refill(b);
+    br_consume(b, 1);
+    for (;;) {
+        br_refill(b);
+        if (b->n <= 0)
+            return -1;
+        if (br_peek(b, 11) == 0)
+            return 0;
+        int z = clz64(b->acc);
+        br_consume(b, z + 1 < b->n ? z + 1 : b->n);
+    }
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+/* One run of a colour: make-ups then a terminating code; -1 on an invalid code or an EOL. */
+static inline int read_run(bit_reader *b, int color, int limit)
+{
+    int total = 0;
+    for (;;) {
+        br_refill(b);
+        t4_entry e = color ? dec_black[br_peek(b, BLACK_BITS)] : dec_white[br_peek(b, WHITE_BITS)];
+        if (e.run < 0)
+            return -1;
+        br_consume(b, e.len);
+        total += e.run;
+        if (total > limit)
+            return -1;
+        if (e.run < 64)
+            return total;
+    }
+}
+
+/* Append the changing element that ends a run. A zero-length run puts it where the last one is,
+ * and the two cancel. So lists stay strictly increasing and, since every other run advances,
+ * never hold more than width + 2 entries in 1-D or 2 × width + 2 in 2-D. */
+static inline void push_change(int32_t *cur, int *n, int x, int run)
+{
+    if (__builtin_expect(run == 0, 0) && *n > 0 && cur[*n - 1] == x)
+        (*n)--;
+    else
+        cur[(*n)++] = x;
+}
+
+static int decode_1d(bit_reader *bp, int32_t *cur, int width)
+{
+    bit_reader local = *bp, *b = &local;   /* keeps the reader in registers */
+    int a0 = 0, n = 0;
+    for (;;) {
+        int run = read_run(b, 0, width - a0);
+        if (run < 0)
+            break;
+        a0 += run;
+        push_change(cur, &n, a0, run);
+        if (a0 >= width)
+            break;
+        run = read_run(b, 1, width - a0);
+        if (run < 0)
+            break;
+        a0 += run;
+        push_change(cur, &n, a0, run);
+        if (a0 >= width)
+            break;
+    }
+    *bp = local;
+    return a0 >= width ? n : -1;
+}
+
+/* The reference list `ref` is strictly increasing and ends with three sentinels at `width`. */
+static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width)
+{
+    bit_reader local = *bp, *b = &local;
+    int a0 = -1, color = 0, n = 0, ib = 0;
+    for (;;) {
+        br_refill(b);
+        t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
+        int b1 = ref[ib], b2 = ref[ib + 1];
+        br_consume(b, m.len);
+        if (m.mode == MODE_V) {
+            int a1 = b1 + m.delta;
+            if (a1 <= a0 || a1 > width)
+                goto fail;
+            cur[n++] = a1;   /* a1 > a0: never cancels */
+            a0 = a1;
+            color ^= 1;
+            ib = ib > 0 ? ib - 1 : 1;
+        } else if (m.mode == MODE_H) {
+            int start = a0 < 0 ? 0 : a0;
+            int r1 = read_run(b, color, width - start);
+            if (r1 < 0)
+                goto fail;
+            int r2 = read_run(b, color ^ 1, width - start - r1);
+            if (r2 < 0 || start + r1 + r2 <= a0)
+                goto fail;
+            push_change(cur, &n, start + r1, r1);
+            push_change(cur, &n, start + r1 + r2, r2);
+            a0 = start + r1 + r2;
+        } else if (m.mode == MODE_P) {
+            a0 = b2;
+            ib += 2;
+        } else {
+            goto fail;
+        }
+        if (b->n < 0)
+            goto fail;
+        if (a0 >= width)
+            break;
+        /* Entries from index nref on are all `width` > a0, so ib stays within nref + 1. */
+        while (ref[ib] <= a0)
+            ib += 2;
+    }
+    *bp = local;
+    return n;
+fail:
+    *bp = local;
+    return -1;
+}
+
+typedef struct {
+    t4_result *res;
+    int width, stride, max_rows;
+    size_t cap_rows;
+    int consecutive;
+    int have_good;
+} row_sink;
+
+static uint8_t *sink_next(row_sink *s)
+{
+    if ((size_t)s->res->rows_decoded == s->cap_rows) {
+        size_t cap = s->cap_rows * 2;
+        if (cap > (size_t)s->max_rows)
+            cap = (size_t)s->max_rows;
+        uint8_t *rows = realloc(s->res->rows, cap * (size_t)s->stride + 1);
+        if (!rows)
+            return NULL;
+        s->res->rows = rows;
+        s->cap_rows = cap;
+    }
+    return s->res->rows + (size_t)s->res->rows_decoded++ * s->stride;
+}
+
+static int sink_good(row_sink *s, const int32_t *ch, int n)
+{
+    uint8_t *row = sink_next(s);
+    if (!row)
+        return T4_ERR_NOMEM;
+    paint_row(row, s->width, ch, n);
+    s->consecutive = 0;
+    s->have_good = 1;
+    return T4_OK;
+}
+
+/* A corrupt row becomes a copy of the previous good row (white when there is none). */
+static int sink_bad(row_sink *s)
+{
+    uint8_t *row = sink_next(s);
+    if (!row)
+        return T4_ERR_NOMEM;
+    if (s->have_good && s->res->rows_decoded > 1)
+        memcpy(row, row - s->stride, (size_t)s->stride);
+    else
+        memset(row, 0, (size_t)s->stride);
+    s->res->bad_rows++;
+    if (++s->consecutive > s->res->consecutive_bad)
+        s->res->consecutive_bad = s->consecutive;
+    return T4_OK;
+}
+
+static int is_eofb(bit_reader *b)
+{
+    br_refill(b);
+    return b->n >= 24 && br_peek(b, 24) == ((EOL_CODE << 12) | EOL_CODE);
+}
+
+int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4_options *opt,
+              t4_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT ||
+        opt->scheme < T4_MH || opt->scheme > T4_MMR)
+        return T4_ERR_ARGS;
+    ensure_tables();
+
+    /* Every row costs at least one bit, so the data bounds the rows as well as max_rows. */
+    size_t limit = len * 8 + 1 < (size_t)max_rows ? len * 8 + 1 : (size_t)max_rows;
+    row_sink s = {res, width, (width + 7) >> 3, (int)limit, limit < 256 ? limit : 256, 0, 0};
+    int cap = 2 * width + 4;
+    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(cap + 4));
+    res->rows = malloc(s.cap_rows * (size_t)s.stride + 1);
+    if (!lists || !res->rows) {
+        free(lists);
+        t4_result_free(res);
+        return T4_ERR_NOMEM;
+    }
+    int32_t *cur = lists, *ref = lists + cap + 4;
+    ref[0] = ref[1] = ref[2] = width;
+    bit_reader b = {data, data + len, data, 0, 0, opt->lsb_first};
+    int status = T4_OK, mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
+    int seen_eol = 0;
+
+    while (status == T4_OK && (size_t)res->rows_decoded < limit) {
+        int n, eols = 0, two_d = mmr;
+        if (opt->byte_align)
+            br_align(&b);
+        if (mmr) {
+            br_refill(&b);
+            if (br_exhausted(&b) || (b.acc == 0 && b.p >= b.end))
+                break;
+            if (is_eofb(&b)) {
+                br_consume(&b, 24);
+                res->terminated = 1;
+                break;
+            }
+        } else {
+            int r;
+            while ((r = br_eol(&b)) == 1) {
+                eols++;
+                if (mr) {
+                    br_refill(&b);
+                    two_d = br_peek(&b, 1) == 0;
+                    br_consume(&b, 1);
+                }
+            }
+            if (eols >= 2) {   /* RTC: no row is empty, so two EOLs in a row end the page */
+                res->terminated = 1;
+                break;
+            }
+            if (r < 0 || b.n < 0)
+                break;
+            seen_eol |= eols;
+            if (mr && !eols)
+                two_d = res->rows_decoded > 0;
+        }
+        n = two_d ? decode_2d(&b, cur, ref, width) : decode_1d(&b, cur, width);
+        if (n >= 0 && b.n >= 0) {
+            status = sink_good(&s, cur, n);
+            cur[n] = cur[n + 1] = cur[n + 2] = width;
+            int32_t *t = ref;
+            ref = cur;
+            cur = t;
+            continue;
+        }
+        status = sink_bad(&s);
+        if (mmr || !seen_eol || b.n < 0 || br_resync(&b) < 0)
+            break;   /* T.6 and EOL-less streams cannot resynchronise */
+    }
+    if (status == T4_OK && !res->terminated && (size_t)res->rows_decoded == limit) {
+        if (mmr) {
+            if (is_eofb(&b)) {
+                br_consume(&b, 24);
+                res->terminated = 1;
+            }
+        } else {
+            int eols = 0;
+            while (br_eol(&b) == 1) {
+                eols++;
+                if (mr) {
+                    br_refill(&b);
+                    br_consume(&b, 1);
+                }
+            }
+            res->terminated = eols >= 2;
+        }
+    }
+    free(lists);
+    if (status != T4_OK) {
+        t4_result_free(res);
+        return status;
+    }
+    size_t used = (br_pos(&b) + 7) / 8;
+    res->bytes_used = used < len ? used : len;
+    return T4_OK;
+}
+
+void t4_result_free(t4_result *res)
+{
+    free(res->rows);
+    res->rows = NULL;
+}

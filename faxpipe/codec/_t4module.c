@@ -1,0 +1,93 @@
+/* Thin CPython glue over _t4.c: argument checks, buffers, the GIL released around the codec. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "_t4.h"
+
+static PyObject *codec_error(void)
+{
+    PyObject *errors = PyImport_ImportModule("faxpipe.errors");
+    if (!errors)
+        return NULL;
+    PyObject *cls = PyObject_GetAttrString(errors, "CodecError");
+    Py_DECREF(errors);
+    return cls;
+}
+
+static PyObject *raise_status(int status)
+{
+    if (status == T4_ERR_NOMEM)
+        return PyErr_NoMemory();
+    PyObject *cls = codec_error();
+    if (cls) {
+        PyErr_SetString(cls, "page geometry or coding options out of range");
+        Py_DECREF(cls);
+    }
+    return NULL;
+}
+
+static PyObject *py_encode(PyObject *self, PyObject *args)
+{
+    Py_buffer rows;
+    int width, height;
+    t4_options opt = {0};
+    if (!PyArg_ParseTuple(args, "y*iiiippppip", &rows, &width, &height, &opt.scheme, &opt.k,
+                          &opt.eol, &opt.fill, &opt.rtc, &opt.lsb_first, &opt.min_bits,
+                          &opt.byte_align))
+        return NULL;
+    if (width < 1 || width > T4_MAX_WIDTH || height < 0 || height > T4_MAX_HEIGHT ||
+        (size_t)rows.len < (size_t)((width + 7) / 8) * (size_t)height) {
+        PyBuffer_Release(&rows);
+        return raise_status(T4_ERR_ARGS);
+    }
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = t4_encode(rows.buf, width, height, &opt, &out, &out_len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&rows);
+    if (status != T4_OK)
+        return raise_status(status);
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+    free(out);
+    return result;
+}
+
+static PyObject *py_decode(PyObject *self, PyObject *args)
+{
+    Py_buffer data;
+    int width, max_rows;
+    t4_options opt = {0};
+    if (!PyArg_ParseTuple(args, "y*iiipp", &data, &width, &max_rows, &opt.scheme,
+                          &opt.lsb_first, &opt.byte_align))
+        return NULL;
+    t4_result res;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = t4_decode(data.buf, (size_t)data.len, width, max_rows, &opt, &res);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    if (status != T4_OK)
+        return raise_status(status);
+    Py_ssize_t size = (Py_ssize_t)res.rows_decoded * ((width + 7) / 8);
+    PyObject *result = Py_BuildValue("(y#iiiin)", (const char *)res.rows, size, res.rows_decoded,
+                                     res.bad_rows, res.consecutive_bad, res.terminated,
+                                     (Py_ssize_t)res.bytes_used);
+    t4_result_free(&res);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", py_encode, METH_VARARGS,
+     "encode(rows, width, height, scheme, k, eol, fill, rtc, lsb_first, min_bits, byte_align)"},
+    {"decode", py_decode, METH_VARARGS,
+     "decode(data, width, max_rows, scheme, lsb_first, byte_align) -> "
+     "(rows, nrows, bad_rows, consecutive_bad, terminated, bytes_used)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_t4", "T.4 / T.6 codec core", -1,
+                                    methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__t4(void) { return PyModule_Create(&module); }
