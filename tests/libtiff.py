@@ -343,20 +343,11 @@ class DecodeJob:
     """
 
     def __init__(self, data: bytes, layout: Layout):
-        lib = self.lib = library()
+        self.lib = library()
         self.layout = layout
-        self.fd = os.memfd_create("faxpipe-libtiff-dec")
         self.tif = None
-        tif = _open_fd(self.fd, "w")
-        try:
-            layout.write_tags(tif)
-            raw = ctypes.create_string_buffer(bytes(data), max(len(data), 1))
-            if lib.TIFFWriteRawStrip(tif, 0, raw, len(data)) < 0:
-                raise LibTiffError("TIFFWriteRawStrip", _take_messages())
-            if not lib.TIFFWriteDirectory(tif):
-                raise LibTiffError("TIFFWriteDirectory", _take_messages())
-        finally:
-            lib.TIFFClose(tif)
+        self.fd = os.memfd_create("faxpipe-libtiff-dec")
+        _write_raw_tiff(self.fd, data, layout)
         self.tif = _open_fd(self.fd, "r")
         self.size = ((layout.width + 7) // 8) * layout.height
         self.out = ctypes.create_string_buffer(max(self.size, 1))
@@ -391,6 +382,32 @@ class DecodeJob:
             self.close()
         except Exception:
             pass
+
+
+def _write_raw_tiff(fd: int, data: bytes, layout: Layout) -> None:
+    """Write a one-strip TIFF holding ``data`` as it is (TIFFWriteRawStrip) to ``fd``."""
+    lib = library()
+    tif = _open_fd(fd, "w")
+    try:
+        layout.write_tags(tif)
+        raw = ctypes.create_string_buffer(bytes(data), max(len(data), 1))
+        if lib.TIFFWriteRawStrip(tif, 0, raw, len(data)) < 0:
+            raise LibTiffError("TIFFWriteRawStrip", _take_messages())
+        if not lib.TIFFWriteDirectory(tif):
+            raise LibTiffError("TIFFWriteDirectory", _take_messages())
+    finally:
+        lib.TIFFClose(tif)
+
+
+def tiff_file(data: bytes, layout: Layout) -> bytes:
+    """A whole TIFF file around a raw strip (for other readers, e.g. Pillow)."""
+    fd = os.memfd_create("faxpipe-libtiff-file")
+    try:
+        _write_raw_tiff(fd, data, layout)
+        _take_messages()
+        return os.pread(fd, os.fstat(fd).st_size, 0)
+    finally:
+        os.close(fd)
 
 
 def decode(data: bytes, scheme: str, width: int, height: int, *, fill: bool = False,
