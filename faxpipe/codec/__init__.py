@@ -16,6 +16,7 @@ from ..page import MAX_HEIGHT, Page, Resolution, check_geometry
 from . import _t4
 
 SCHEMES = {"mh": 0, "mr": 1, "mmr": 2}
+MAX_MIN_BITS = 8192  # 40 ms, the longest T.30 minimum scan-line time, is 1344 bits at 33.6 kbit/s
 
 __all__ = ["encode", "decode", "Decoded", "DecodeStats", "SCHEMES"]
 
@@ -75,17 +76,20 @@ def encode(
     rtc: end with RTC (six EOLs, T.4 §4.1.4) for MH/MR, or EOFB (T.6 §2.4.1.1) for MMR.
     min_bits: minimum bits per coded line, EOL included (T.4 §4.1.3 minimum transmission time;
        zero fill is put before the next EOL).
-    byte_align: start every row on a byte boundary (TIFF Compression 2: MH without EOLs).
+    byte_align: without EOLs (MH with eol=False, MMR), start every row and the terminator on a
+       byte boundary (TIFF Compression 2 is MH, eol=False, rtc=False, byte_align=True).
     """
     code = _scheme(scheme)
     if k is None:
         k = Resolution.from_dpi(page.yres).k
     if not 1 <= k <= 1 << 16:
         raise CodecError(f"K must be between 1 and 65536, not {k}")
-    if not 0 <= min_bits <= 1 << 20:
-        raise CodecError(f"min_bits must be between 0 and 1048576, not {min_bits}")
+    if not 0 <= min_bits <= MAX_MIN_BITS:
+        raise CodecError(f"min_bits must be between 0 and {MAX_MIN_BITS}, not {min_bits}")
     if code == 1:
         eol = True
+    if byte_align and eol and code != 2:
+        raise CodecError("byte_align is for streams without EOLs; with EOLs use fill=True")
     return _t4.encode(
         page.data, page.width, page.height, code, k, bool(eol), bool(fill), bool(rtc),
         _lsb(bit_order), min_bits, bool(byte_align),
@@ -117,14 +121,16 @@ def decode(
     if not 0 <= max_height <= MAX_HEIGHT:
         raise CodecError(f"max_height must be between 0 and {MAX_HEIGHT}")
     limit = max_height if height is None else height
-    rows, nrows, bad, consecutive, terminated, used = _t4.decode(
+    if byte_align and code == 1:
+        raise CodecError("byte_align is for streams without EOLs; MR always has them")
+    rows, nrows, bad, consecutive, trailing, terminated, used = _t4.decode(
         data, width, limit, code, _lsb(bit_order), bool(byte_align)
     )
     if height is not None and nrows < height:
         missing = height - nrows
         rows += bytes(missing * ((width + 7) // 8))
         bad += missing
-        consecutive = max(consecutive, missing)
+        consecutive = max(consecutive, trailing + missing)
         nrows = height
     page = Page(width, nrows, rows, xres, yres)
     return Decoded(page, DecodeStats(nrows, bad, consecutive, bool(terminated), used))

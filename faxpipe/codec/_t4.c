@@ -328,30 +328,42 @@ static void pad_to(bit_writer *w, size_t line_start, int min_bits)
         bw_zeros(w, (size_t)min_bits - used);
 }
 
-static void put_eol(bit_writer *w, const t4_options *opt, int tag)
+/* An EOL (+ the T.4 §4.2.1.3 tag bit in MR) after optional fill; returns where the EOL starts,
+ * which is where a coded line (EOL + DATA + FILL, T.4 §4.1.3) begins. */
+static size_t put_eol(bit_writer *w, const t4_options *opt, int tag)
 {
     if (opt->fill) {
         int pad = (int)((12 - (bw_bits(w) & 7)) & 7);   /* EOL ends on a byte boundary */
         if (pad)
             bw_put(w, 0, pad);
     }
+    size_t start = bw_bits(w);
     if (opt->scheme == T4_MR)
         bw_put(w, (EOL_CODE << 1) | (uint32_t)tag, EOL_LEN + 1);
     else
         bw_put(w, EOL_CODE, EOL_LEN);
+    return start;
+}
+
+static void byte_align(bit_writer *w)
+{
+    if (w->n & 7)
+        bw_put(w, 0, 8 - (w->n & 7));
 }
 
 int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
               uint8_t **out, size_t *out_len)
 {
     if (width < 1 || width > T4_MAX_WIDTH || height < 0 || height > T4_MAX_HEIGHT ||
-        opt->scheme < T4_MH || opt->scheme > T4_MMR || opt->k < 1 || opt->min_bits < 0)
+        opt->scheme < T4_MH || opt->scheme > T4_MMR || opt->k < 1 || opt->min_bits < 0 ||
+        opt->min_bits > T4_MAX_MIN_BITS)
         return T4_ERR_ARGS;
     ensure_tables();
 
     int stride = (width + 7) >> 3, mr = opt->scheme == T4_MR, mmr = opt->scheme == T4_MMR;
     int with_eol = mr || (opt->scheme == T4_MH && opt->eol);
     int min_bits = with_eol ? opt->min_bits : 0;
+    int align_rows = opt->byte_align && !with_eol;   /* with EOLs, alignment is `fill` */
     int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(width + 4));
     bit_writer w = {0};
     if (!lists || !bw_reserve(&w, (size_t)height * 16 + 1024)) {
@@ -376,10 +388,9 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
         if (with_eol) {
             if (y > 0)
                 pad_to(&w, line_start, min_bits);
-            line_start = bw_bits(&w);
-            put_eol(&w, opt, !two_d);
-        } else if (opt->byte_align && (w.n & 7)) {
-            bw_put(&w, 0, 8 - (w.n & 7));
+            line_start = put_eol(&w, opt, !two_d);
+        } else if (align_rows) {
+            byte_align(&w);
         }
         if (two_d)
             encode_2d(&w, cur, ref, width);
@@ -393,17 +404,22 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
     }
     if (!w.failed && bw_reserve(&w, 64 + (size_t)min_bits / 8)) {
         if (opt->rtc) {
+            if (align_rows)
+                byte_align(&w);
             if (mmr) {
                 bw_put(&w, EOL_CODE, EOL_LEN);   /* EOFB, T.6 §2.4.1.1 */
                 bw_put(&w, EOL_CODE, EOL_LEN);
             } else {
                 if (with_eol && height > 0)
                     pad_to(&w, line_start, min_bits);
+                byte_align(&w);   /* zero fill: RTC starts on a byte boundary, as libtiff's */
                 for (int i = 0; i < 6; i++)   /* RTC, T.4 §4.1.4: six EOL (+1 in MR) */
                     if (mr)
                         bw_put(&w, (EOL_CODE << 1) | 1, EOL_LEN + 1);
                     else
                         bw_put(&w, EOL_CODE, EOL_LEN);
+                if (!(w.n & 7))
+                    bw_put(&w, 0, 8);   /* libtiff ends RTC with a zero byte: byte-identical */
             }
         }
         bw_flush(&w);
@@ -499,11 +515,10 @@ static int br_eol(bit_reader *b)
     }
 }
 
-/* After a corrupt row: move past at least one bit, then up to the next run of 11 zeros. */
+/* After a corrupt row: move up to the next run of 11 zeros (an EOL), which may start right
+ * here; br_eol then consumes it, so decoding always moves on. */
 static int br_resync(bit_reader *b)
 {
-    br_refill(b);
-    br_consume(b, 1);
     for (;;) {
         br_refill(b);
         if (b->n <= 0)
@@ -700,7 +715,7 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
     ref[0] = ref[1] = ref[2] = width;
     bit_reader b = {data, data + len, data, 0, 0, opt->lsb_first};
     int status = T4_OK, mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
-    int seen_eol = 0;
+    int seen_eol = 0, ref_lost = 0;
 
     while (status == T4_OK && (size_t)res->rows_decoded < limit) {
         int n, eols = 0, two_d = mmr;
@@ -735,8 +750,12 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
             if (mr && !eols)
                 two_d = res->rows_decoded > 0;
         }
-        n = two_d ? decode_2d(&b, cur, ref, width) : decode_1d(&b, cur, width);
+        /* In MR, 2-D rows after a lost row were coded against it: bad until a 1-D row. */
+        n = two_d && ref_lost ? -1
+            : two_d       ? decode_2d(&b, cur, ref, width)
+                          : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
+            ref_lost = 0;
             status = sink_good(&s, cur, n);
             cur[n] = cur[n + 1] = cur[n + 2] = width;
             int32_t *t = ref;
@@ -745,6 +764,7 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
             continue;
         }
         status = sink_bad(&s);
+        ref_lost = mr;
         if (mmr || !seen_eol || b.n < 0 || br_resync(&b) < 0)
             break;   /* T.6 and EOL-less streams cannot resynchronise */
     }
@@ -771,6 +791,7 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
         t4_result_free(res);
         return status;
     }
+    res->trailing_bad = s.consecutive;
     size_t used = (br_pos(&b) + 7) / 8;
     res->bytes_used = used < len ? used : len;
     return T4_OK;

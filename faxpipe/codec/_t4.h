@@ -19,6 +19,7 @@ enum t4_status {
 
 #define T4_MAX_WIDTH 16384
 #define T4_MAX_HEIGHT 65536
+#define T4_MAX_MIN_BITS 8192   /* 40 ms (the longest T.30 minimum) at 33.6 kbit/s is 1344 bits */
 
 typedef struct {
     int scheme;      /* enum t4_scheme */
@@ -28,7 +29,8 @@ typedef struct {
     int rtc;         /* RTC (T.4 §4.1.4) or EOFB (T.6 §2.4.1.1) at the end */
     int lsb_first;   /* bit order of the stream */
     int min_bits;    /* minimum bits per coded line including its EOL (T.4 §4.1.3) */
-    int byte_align;  /* each row starts on a byte boundary (TIFF Compression 2) */
+    int byte_align;  /* without EOLs: each row and the terminator start on a byte boundary
+                        (TIFF Compression 2); with EOLs use `fill` instead */
 } t4_options;
 
 typedef struct {
@@ -36,6 +38,7 @@ typedef struct {
     int rows_decoded;
     int bad_rows;         /* rows replaced by the previous good row */
     int consecutive_bad;  /* longest run of consecutive bad rows */
+    int trailing_bad;     /* bad rows at the end of the result */
     int terminated;       /* 1 when RTC / EOFB ended the data */
     size_t bytes_used;    /* bytes consumed, up to and including the terminator */
 } t4_result;

@@ -71,9 +71,9 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     if (status != T4_OK)
         return raise_status(status);
     Py_ssize_t size = (Py_ssize_t)res.rows_decoded * ((width + 7) / 8);
-    PyObject *result = Py_BuildValue("(y#iiiin)", (const char *)res.rows, size, res.rows_decoded,
-                                     res.bad_rows, res.consecutive_bad, res.terminated,
-                                     (Py_ssize_t)res.bytes_used);
+    PyObject *result = Py_BuildValue("(y#iiiiin)", (const char *)res.rows, size, res.rows_decoded,
+                                     res.bad_rows, res.consecutive_bad, res.trailing_bad,
+                                     res.terminated, (Py_ssize_t)res.bytes_used);
     t4_result_free(&res);
     return result;
 }
@@ -83,7 +83,7 @@ static PyMethodDef methods[] = {
      "encode(rows, width, height, scheme, k, eol, fill, rtc, lsb_first, min_bits, byte_align)"},
     {"decode", py_decode, METH_VARARGS,
      "decode(data, width, max_rows, scheme, lsb_first, byte_align) -> "
-     "(rows, nrows, bad_rows, consecutive_bad, terminated, bytes_used)"},
+     "(rows, nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used)"},
     {NULL, NULL, 0, NULL},
 };
 
