@@ -215,9 +215,7 @@ def _rtc_cases():
 
 # libtiff 4.5.0 pads the last row to a byte boundary (Fax3PostEncode flushes) before the six
 # EOLs of RTC, writes them without fill, then flushes again in Fax3Close, which adds a 0x00 byte
-# when RTC ended on a byte boundary (always in MH). faxpipe appends RTC right after the last row,
-# so the streams match only when the padding happens to coincide (e.g. some MR-with-fill pages).
-@pytest.mark.xfail(strict=False, reason="RTC not yet laid out as libtiff 4.5.0 does (see comment)")
+# when RTC ended on a byte boundary (always in MH). faxpipe imitates that layout.
 @pytest.mark.parametrize("scheme,fill,res", list(_rtc_cases()))
 def test_rtc_identical_to_libtiff(scheme, fill, res):
     # height a multiple of K, so that libtiff's RTC tag bit (that of the next row) is 1 as T.4 says
