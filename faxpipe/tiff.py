@@ -25,7 +25,8 @@ from . import codec
 from .errors import CodecError
 from .page import Page, check_geometry
 
-__all__ = ["TiffPage", "read", "write", "from_bytes", "to_bytes", "COMPRESSIONS", "COMPRESSION_NAMES"]
+__all__ = ["TiffPage", "NotFaxTiff", "read", "write", "from_bytes", "to_bytes", "COMPRESSIONS",
+           "COMPRESSION_NAMES"]
 
 MAX_FILE_SIZE = 512 << 20      # a fax file is kilobytes; refuse to slurp gigabytes
 MAX_PAGES = 10_000
@@ -53,6 +54,11 @@ COMPRESSION_NAMES = {
 }
 PHOTOMETRIC_NAMES = {0: "WhiteIsZero", 1: "BlackIsZero", 2: "RGB", 3: "palette", 4: "mask",
                      5: "CMYK", 6: "YCbCr", 8: "CIELab"}
+
+
+class NotFaxTiff(CodecError):
+    """A well-formed TIFF whose images are not bilevel fax pages (colour, grey, JPEG, tiles,
+    BigTIFF...): the normalizer should render it rather than give up."""
 
 
 def _first(values):
@@ -186,7 +192,8 @@ def from_bytes(data: bytes) -> list[TiffPage]:
         raise CodecError("not a TIFF file: it does not start with II or MM")
     magic, offset = struct.unpack_from(order + "HI", data, 2)
     if magic == 43:
-        raise CodecError("BigTIFF files are not supported: not a fax TIFF")
+        raise NotFaxTiff("not a fax TIFF: BigTIFF; such a file must be normalized into bilevel "
+                         "fax pages first")
     if magic != 42:
         raise CodecError(f"not a TIFF file: version {magic} instead of 42")
     pages, seen, budget = [], set(), MAX_DECODED_BYTES
@@ -314,7 +321,7 @@ def _check_fax_image(f: dict, number: int) -> None:
     if f["fill_order"] not in _FILL_ORDERS:
         reasons.append(f"in FillOrder {f['fill_order']}")
     if reasons:
-        raise CodecError(f"not a fax TIFF: page {number} is {', '.join(reasons)}; such a file must "
+        raise NotFaxTiff(f"not a fax TIFF: page {number} is {', '.join(reasons)}; such a file must "
                          "be normalized into bilevel fax pages first")
 
 

@@ -239,7 +239,8 @@ def test_read_fax2tiff_output(tmp_path, sources, raw_coding, options):
     """libtiff codes a raw fax stream; fax2tiff wraps it into TIFF-F in several ways."""
     src, pages = sources["ours"]
     coded = tmp_path / "coded.tif"
-    assert run_tool("tiffcp", "-c", raw_coding, "-r", "100000", "-f", "lsb2msb", str(src), str(coded)).returncode == 0
+    done = run_tool("tiffcp", "-c", raw_coding, "-r", "100000", "-f", "lsb2msb", str(src), str(coded))
+    assert done.returncode == 0, done.stderr
     page = pages[0]
     raw = tmp_path / "page.fax"
     raw.write_bytes(tiff.read(coded)[0].strips[0])
@@ -266,7 +267,8 @@ GS_VARIANTS = [(device, resolution, ()) for device in ("tiffg3", "tiffg32d", "ti
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("device, resolution, extra", GS_VARIANTS, ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+@pytest.mark.parametrize("device, resolution, extra", GS_VARIANTS,
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
 def test_read_ghostscript_output(tmp_path, device, resolution, extra):
     doc = tmp_path / "doc.ps"
     doc.write_text(
@@ -319,8 +321,9 @@ def test_info_resolution_names(xres, yres, name):
 def test_non_fax_tiff_is_refused(tmp_path, mode, options):
     path = tmp_path / "not-fax.tif"
     Image.new(mode, (64, 32)).save(path, **options)
-    with pytest.raises(CodecError) as err:
+    with pytest.raises(tiff.NotFaxTiff) as err:
         tiff.read(path)
+    assert isinstance(err.value, CodecError)
     assert "not a fax TIFF" in err.value.reason and "normalized" in err.value.reason
     assert err.value.code == "fx_file_invalid"
 
@@ -343,7 +346,8 @@ def real_files(tmp_path_factory):
     files = {c: tiff.to_bytes([drawn_page(1728, 98.0), drawn_page(1733)], c) for c in COMPRESSIONS}
     ours = root / "src.tif"
     ours.write_bytes(files["g4"])
-    for name, options in {"libtiff-g3": ["-c", "g3:2d:fill", "-r", "40"], "libtiff-g4-mm": ["-c", "g4", "-B"]}.items():
+    variants = {"libtiff-g3": ["-c", "g3:2d:fill", "-r", "40"], "libtiff-g4-mm": ["-c", "g4", "-B"]}
+    for name, options in variants.items():
         out = root / f"{name}.tif"
         if run_tool("tiffcp", *options, str(ours), str(out)).returncode == 0:
             files[name] = out.read_bytes()
@@ -464,3 +468,17 @@ def test_info_on_a_bad_file_exits_3(tmp_path, capsys):
     Image.new("RGB", (8, 8)).save(path)
     assert main(["info", str(path)]) == 3
     assert "not a fax TIFF" in capsys.readouterr().err
+
+
+def test_tiled_image_is_not_a_fax_tiff(real_files):
+    data = real_files["g4"]
+    data = _patch(data, "H", _entry_offset(data, 274), 322)  # Orientation entry becomes TileWidth
+    with pytest.raises(tiff.NotFaxTiff, match="tiled"):
+        tiff.from_bytes(data)
+
+
+def test_reduced_resolution_images_are_skipped(real_files):
+    data = real_files["g4"]
+    data = _patch(data, "I", _entry_offset(data, 254) + 8, 1)  # page 1 becomes a thumbnail
+    (only,) = tiff.from_bytes(data)
+    assert only.page == drawn_page(1733)
