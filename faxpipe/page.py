@@ -130,7 +130,7 @@ class Page:
         if image.mode != "1":
             grey = image.convert("L")
             image = grey.point(lambda v: 255 if v >= threshold else 0, mode="1")
-        dpi = image.info.get("dpi") or (204.0, 196.0)
+        dpi = [_snap(v) for v in image.info.get("dpi") or (204.0, 196.0)]
         width, height = image.size
         check_geometry(width, height)
         data = image.tobytes("raw", "1;I")
@@ -159,6 +159,12 @@ class Page:
 
     def __repr__(self) -> str:
         return f"Page({self.width}×{self.height}, {self.xres:g}×{self.yres:g} dpi)"
+
+
+def _snap(dpi: float) -> float:
+    """Undo the rounding of formats that store dots per metre (PNG: 204 dpi reads as 203.987)."""
+    whole = round(float(dpi))
+    return float(whole) if abs(float(dpi) - whole) < 0.05 else float(dpi)
 
 
 def _padding_mask(width: int) -> int:
