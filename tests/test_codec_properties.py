@@ -94,8 +94,8 @@ def options(draw):
     if scheme == "mh":
         opts["eol"] = draw(st.booleans())
     if scheme == "mmr" or not opts.get("eol", True):
-        # byte_align is defined for streams without EOLs (TIFF Compression 2 and MMR); with
-        # EOLs the encoder ignores it and the decoder does not (see fuzz/FINDINGS.md)
+        # byte_align is for streams without EOLs (TIFF Compression 2 and MMR); with EOLs it is
+        # refused (test_codec_corrupt.py::test_byte_align_with_eols_is_refused)
         opts["byte_align"] = draw(st.booleans())
     if scheme == "mr":
         opts["k"] = draw(st.one_of(st.integers(1, 8), st.sampled_from([None, 1000, 1 << 16])))
@@ -169,15 +169,17 @@ def test_bit_order_is_a_byte_mirror(page, scheme_opts):
 @given(pages(max_height=12), st.sampled_from(["mh", "mr"]), st.booleans(),
        st.sampled_from([0, 50, 97, 300]), st.integers(1, 4))
 def test_fill_min_bits_tags_and_rtc(page, scheme, fill, min_bits, k):
-    """The layout T.4 prescribes: an EOL before every row; with fill every EOL ends on a byte
-    boundary (§4.1.2); every coded line, EOL included, has at least min_bits bits (§4.1.3);
+    """The layout T.4 prescribes: an EOL before every row; with fill every row's EOL ends on a
+    byte boundary (§4.1.2); every coded line, EOL included, has at least min_bits bits (§4.1.3);
     MR tags every EOL with the row's 1-D / 2-D bit, 1-D every K rows (§4.2.1); RTC is six
-    EOLs (MR: each tagged 1) and only padding follows (§4.1.4, §4.2.4)."""
+    adjacent EOLs (MR: each tagged 1), starting on a byte boundary as libtiff writes it, and
+    only padding follows (§4.1.4, §4.2.4)."""
     bits = unpack(encode(page, scheme, fill=fill, min_bits=min_bits, k=k))
     eols = eol_positions(bits)
     assert len(eols) == page.height + 6
     if fill:
-        assert all(end % 8 == 0 for _, end in eols)
+        assert all(end % 8 == 0 for _, end in eols[:page.height])
+        assert (eols[page.height][1] - 12) % 8 == 0
     for y in range(page.height):
         assert eols[y + 1][1] - eols[y][1] >= min_bits  # EOL to next EOL
         if scheme == "mr":

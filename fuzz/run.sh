@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Build the libFuzzer target over the C codec and fuzz it for SECONDS (default 60); then run the
+# Python-level TIFF reader target for TIFF_SECONDS (default SECONDS / 3).
+#
+#   fuzz/run.sh [SECONDS]
+#
+# Exits non-zero on any finding (crash, sanitizer report, mismatch abort, timeout, leak, RSS
+# over the limit); the input that caused it is written to fuzz/crashes/. Inputs already in
+# fuzz/crashes/ are replayed first, so a committed reproducer fails the run until it is fixed.
+# Needs clang and libclang-rt-14-dev (libFuzzer) and the built Python extension for the corpus.
+set -euo pipefail
+
+SECONDS_TOTAL=${1:-60}
+TIFF_SECONDS=${TIFF_SECONDS:-$(( SECONDS_TOTAL / 3 > 5 ? SECONDS_TOTAL / 3 : 5 ))}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CC=${CC_FUZZ:-clang}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/faxpipe-fuzz.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$ROOT"
+mkdir -p fuzz/crashes
+
+echo "== building fuzz_decode with $CC"
+# FUZZ_CFLAGS=-DFUZZ_KNOWN_BUGS also fuzzes the combinations of reported, unfixed bugs
+"$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-} \
+    -I faxpipe/codec faxpipe/codec/_t4.c fuzz/fuzz_decode.c -o "$WORK/fuzz_decode"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Replay committed reproducers (libFuzzer runs each file given as an argument once).
+shopt -s nullglob
+repro=(fuzz/crashes/crash-* fuzz/crashes/timeout-* fuzz/crashes/oom-* fuzz/crashes/leak-*)
+if ((${#repro[@]})); then
+    echo "== replaying ${#repro[@]} reproducers from fuzz/crashes"
+    "$WORK/fuzz_decode" -rss_limit_mb=512 -timeout=5 "${repro[@]}"
+fi
+
+echo "== seed corpus"
+python3 fuzz/make_corpus.py "$WORK/seeds"
+mkdir -p "$WORK/corpus"
+
+echo "== fuzzing the C codec for ${SECONDS_TOTAL}s"
+set +e
+"$WORK/fuzz_decode" -max_total_time="$SECONDS_TOTAL" -rss_limit_mb=512 -timeout=5 \
+    -max_len=65536 -print_final_stats=1 -artifact_prefix=fuzz/crashes/ \
+    "$WORK/corpus" "$WORK/seeds" > "$WORK/fuzz.log" 2>&1
+status=$?
+tail -n 40 "$WORK/fuzz.log"
+if [ "$status" -ne 0 ]; then
+    echo "fuzz_decode found a problem (exit $status): see fuzz/crashes/" >&2
+    exit "$status"
+fi
+set -e
+
+if [ -f faxpipe/tiff.py ] && [ -f fuzz/fuzz_tiff.py ]; then
+    echo "== fuzzing the TIFF reader for ${TIFF_SECONDS}s"
+    python3 fuzz/fuzz_tiff.py -max_total_time="$TIFF_SECONDS" -rss_limit_mb=1024 -timeout=5 \
+        -artifact_prefix=fuzz/crashes/tiff- "$WORK/tiff-corpus"
+fi
+echo "== fuzzing found nothing"
