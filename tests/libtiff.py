@@ -451,59 +451,51 @@ class Strip:
         return "lsb" if self.layout.fill_order == 2 else "msb"
 
 
-def read_strips(path: str) -> list[Strip]:
-    """Every strip of every page of a TIFF file, raw, as libtiff reads it (TIFFReadRawStrip)."""
+def _directories(path: str):
+    """Yield (page number, TIFF handle, Layout) for every directory of a TIFF file."""
     lib = library()
     tif = lib.TIFFOpen(os.fsencode(path), b"r")
     if not tif:
         raise LibTiffError(f"TIFFOpen({path})", _take_messages())
-    strips = []
     try:
         page = 0
         while True:
-            width, height = _get(tif, TAG_IMAGEWIDTH), _get(tif, TAG_IMAGELENGTH)
-            per = _get(tif, TAG_ROWSPERSTRIP) or height
-            per = min(per, height)
-            layout = Layout(width, height, _get(tif, TAG_COMPRESSION) or 1,
-                            _get(tif, TAG_T4OPTIONS) or 0, _get(tif, TAG_FILLORDER) or 1,
-                            _get(tif, TAG_XRESOLUTION) or 204.0, _get(tif, TAG_YRESOLUTION) or 196.0)
-            for index in range(lib.TIFFNumberOfStrips(tif)):
-                rows = min(per, height - index * per)
-                strips.append(Strip(page, index, rows, _read_raw(tif, index), layout, per))
+            layout = Layout(_get(tif, TAG_IMAGEWIDTH), _get(tif, TAG_IMAGELENGTH),
+                            _get(tif, TAG_COMPRESSION) or 1, _get(tif, TAG_T4OPTIONS) or 0,
+                            _get(tif, TAG_FILLORDER) or 1, _get(tif, TAG_XRESOLUTION) or 204.0,
+                            _get(tif, TAG_YRESOLUTION) or 196.0)
+            yield page, tif, layout
             if not lib.TIFFReadDirectory(tif):
                 break
             page += 1
     finally:
         lib.TIFFClose(tif)
         _take_messages()
+
+
+def read_strips(path: str) -> list[Strip]:
+    """Every strip of every page of a TIFF file, raw, as libtiff reads it (TIFFReadRawStrip)."""
+    strips = []
+    for page, tif, layout in _directories(path):
+        per = min(_get(tif, TAG_ROWSPERSTRIP) or layout.height, layout.height)
+        for index in range(library().TIFFNumberOfStrips(tif)):
+            rows = min(per, layout.height - index * per)
+            strips.append(Strip(page, index, rows, _read_raw(tif, index), layout, per))
     return strips
 
 
 def read_pages(path: str) -> list[tuple[Layout, bytes]]:
     """Every page of a TIFF file decoded by libtiff: (layout, packed rows)."""
     lib = library()
-    tif = lib.TIFFOpen(os.fsencode(path), b"r")
-    if not tif:
-        raise LibTiffError(f"TIFFOpen({path})", _take_messages())
     pages = []
-    try:
-        while True:
-            width, height = _get(tif, TAG_IMAGEWIDTH), _get(tif, TAG_IMAGELENGTH)
-            layout = Layout(width, height, _get(tif, TAG_COMPRESSION) or 1,
-                            _get(tif, TAG_T4OPTIONS) or 0, _get(tif, TAG_FILLORDER) or 1,
-                            _get(tif, TAG_XRESOLUTION) or 204.0, _get(tif, TAG_YRESOLUTION) or 196.0)
-            chunks = []
-            for index in range(lib.TIFFNumberOfStrips(tif)):
-                size = lib.TIFFStripSize(tif)
-                buf = ctypes.create_string_buffer(size)
-                n = lib.TIFFReadEncodedStrip(tif, index, buf, size)
-                if n < 0:
-                    raise LibTiffError("TIFFReadEncodedStrip", _take_messages())
-                chunks.append(buf.raw[:n])
-            pages.append((layout, b"".join(chunks)))
-            if not lib.TIFFReadDirectory(tif):
-                break
-    finally:
-        lib.TIFFClose(tif)
-        _take_messages()
+    for _, tif, layout in _directories(path):
+        chunks = []
+        for index in range(lib.TIFFNumberOfStrips(tif)):
+            size = lib.TIFFStripSize(tif)
+            buf = ctypes.create_string_buffer(size)
+            n = lib.TIFFReadEncodedStrip(tif, index, buf, size)
+            if n < 0:
+                raise LibTiffError("TIFFReadEncodedStrip", _take_messages())
+            chunks.append(buf.raw[:n])
+        pages.append((layout, b"".join(chunks)))
     return pages
