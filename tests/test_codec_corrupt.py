@@ -264,9 +264,9 @@ def test_absurd_height_is_refused(kwargs):
 
 
 @pytest.mark.parametrize("args", [
-    (b"", 0, 10, 0, False, False), (b"", MAX_WIDTH + 1, 10, 0, False, False),
-    (b"", 8, -1, 0, False, False), (b"", 8, MAX_HEIGHT + 1, 0, False, False),
-    (b"", 8, 10, 3, False, False), (b"", 8, 10, -1, False, False),
+    (b"", 0, 10, 0, False, False, False), (b"", MAX_WIDTH + 1, 10, 0, False, False, False),
+    (b"", 8, -1, 0, False, False, False), (b"", 8, MAX_HEIGHT + 1, 0, False, False, False),
+    (b"", 8, 10, 3, False, False, False), (b"", 8, 10, -1, False, False, True),
 ])
 def test_glue_refuses_what_python_would(args):
     """The C core checks its arguments itself; the glue turns that into CodecError."""

@@ -124,11 +124,10 @@ def decode(
     if byte_align and code == 1:
         raise CodecError("byte_align is for streams without EOLs; MR always has them")
     rows, nrows, bad, consecutive, trailing, terminated, used = _t4.decode(
-        data, width, limit, code, _lsb(bit_order), bool(byte_align)
+        data, width, limit, code, _lsb(bit_order), bool(byte_align), height is not None
     )
-    if height is not None and nrows < height:
+    if height is not None and nrows < height:  # the C side left the missing rows white
         missing = height - nrows
-        rows += bytes(missing * ((width + 7) // 8))
         bad += missing
         consecutive = max(consecutive, trailing + missing)
         nrows = height

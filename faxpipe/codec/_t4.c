@@ -635,54 +635,32 @@ fail:
     return -1;
 }
 
+/* Where decoded rows go: the caller's buffer of `max_rows` rows. */
 typedef struct {
     t4_result *res;
-    int width, stride, max_rows;
-    size_t cap_rows;
+    uint8_t *rows;
+    int width, stride;
     int consecutive;
-    int have_good;
 } row_sink;
 
-static uint8_t *sink_next(row_sink *s)
+static void sink_good(row_sink *s, const int32_t *ch, int n)
 {
-    if ((size_t)s->res->rows_decoded == s->cap_rows) {
-        size_t cap = s->cap_rows * 2;
-        if (cap > (size_t)s->max_rows)
-            cap = (size_t)s->max_rows;
-        uint8_t *rows = realloc(s->res->rows, cap * (size_t)s->stride + 1);
-        if (!rows)
-            return NULL;
-        s->res->rows = rows;
-        s->cap_rows = cap;
-    }
-    return s->res->rows + (size_t)s->res->rows_decoded++ * s->stride;
-}
-
-static int sink_good(row_sink *s, const int32_t *ch, int n)
-{
-    uint8_t *row = sink_next(s);
-    if (!row)
-        return T4_ERR_NOMEM;
-    paint_row(row, s->width, ch, n);
+    paint_row(s->rows + (size_t)s->res->rows_decoded++ * s->stride, s->width, ch, n);
     s->consecutive = 0;
-    s->have_good = 1;
-    return T4_OK;
 }
 
-/* A corrupt row becomes a copy of the previous good row (white when there is none). */
-static int sink_bad(row_sink *s)
+/* A corrupt row becomes a copy of the previous row, itself good or a copy of the last good one
+ * (white when there is none). */
+static void sink_bad(row_sink *s)
 {
-    uint8_t *row = sink_next(s);
-    if (!row)
-        return T4_ERR_NOMEM;
-    if (s->have_good && s->res->rows_decoded > 1)
+    uint8_t *row = s->rows + (size_t)s->res->rows_decoded * s->stride;
+    if (s->res->rows_decoded++ > 0)
         memcpy(row, row - s->stride, (size_t)s->stride);
     else
         memset(row, 0, (size_t)s->stride);
     s->res->bad_rows++;
     if (++s->consecutive > s->res->consecutive_bad)
         s->res->consecutive_bad = s->consecutive;
-    return T4_OK;
 }
 
 static int is_eofb(bit_reader *b)
@@ -691,8 +669,8 @@ static int is_eofb(bit_reader *b)
     return b->n >= 24 && br_peek(b, 24) == ((EOL_CODE << 12) | EOL_CODE);
 }
 
-int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4_options *opt,
-              t4_result *res)
+int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, int max_rows,
+                   const t4_options *opt, t4_result *res)
 {
     memset(res, 0, sizeof *res);
     if (width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT ||
@@ -700,24 +678,18 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
         return T4_ERR_ARGS;
     ensure_tables();
 
-    /* Every row costs at least one bit, so the data bounds the rows as well as max_rows. */
-    size_t limit = len * 8 + 1 < (size_t)max_rows ? len * 8 + 1 : (size_t)max_rows;
-    row_sink s = {res, width, (width + 7) >> 3, (int)limit, limit < 256 ? limit : 256, 0, 0};
+    row_sink s = {res, rows, width, (width + 7) >> 3, 0};
     int cap = 2 * width + 4;
     int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(cap + 4));
-    res->rows = malloc(s.cap_rows * (size_t)s.stride + 1);
-    if (!lists || !res->rows) {
-        free(lists);
-        t4_result_free(res);
+    if (!lists)
         return T4_ERR_NOMEM;
-    }
     int32_t *cur = lists, *ref = lists + cap + 4;
     ref[0] = ref[1] = ref[2] = width;
     bit_reader b = {data, data + len, data, 0, 0, opt->lsb_first};
-    int status = T4_OK, mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
+    int mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
     int seen_eol = 0, ref_lost = 0;
 
-    while (status == T4_OK && (size_t)res->rows_decoded < limit) {
+    while (res->rows_decoded < max_rows) {
         int n, eols = 0, two_d = mmr;
         if (opt->byte_align)
             br_align(&b);
@@ -756,19 +728,19 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
             ref_lost = 0;
-            status = sink_good(&s, cur, n);
+            sink_good(&s, cur, n);
             cur[n] = cur[n + 1] = cur[n + 2] = width;
             int32_t *t = ref;
             ref = cur;
             cur = t;
             continue;
         }
-        status = sink_bad(&s);
+        sink_bad(&s);
         ref_lost = mr;
         if (mmr || !seen_eol || b.n < 0 || br_resync(&b) < 0)
             break;   /* T.6 and EOL-less streams cannot resynchronise */
     }
-    if (status == T4_OK && !res->terminated && (size_t)res->rows_decoded == limit) {
+    if (!res->terminated && res->rows_decoded == max_rows) {
         if (mmr) {
             if (is_eofb(&b)) {
                 br_consume(&b, 24);
@@ -787,14 +759,28 @@ int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4
         }
     }
     free(lists);
-    if (status != T4_OK) {
-        t4_result_free(res);
-        return status;
-    }
+    res->rows = rows;
     res->trailing_bad = s.consecutive;
     size_t used = (br_pos(&b) + 7) / 8;
     res->bytes_used = used < len ? used : len;
     return T4_OK;
+}
+
+int t4_decode(const uint8_t *data, size_t len, int width, int max_rows, const t4_options *opt,
+              t4_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT)
+        return T4_ERR_ARGS;
+    /* Every row costs at least one bit, so the data bounds the rows as well as max_rows. */
+    int limit = len < (size_t)max_rows / 8 ? (int)(len * 8 + 1) : max_rows;
+    uint8_t *rows = malloc((size_t)limit * (size_t)((width + 7) >> 3) + 1);
+    if (!rows)
+        return T4_ERR_NOMEM;
+    int status = t4_decode_into(data, len, width, rows, limit, opt, res);
+    if (status != T4_OK)
+        free(rows);
+    return status;
 }
 
 void t4_result_free(t4_result *res)

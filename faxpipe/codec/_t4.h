@@ -34,7 +34,7 @@ typedef struct {
 } t4_options;
 
 typedef struct {
-    uint8_t *rows;        /* malloc'd, rows_decoded * stride bytes; free with t4_result_free */
+    uint8_t *rows;        /* rows_decoded * stride bytes */
     int rows_decoded;
     int bad_rows;         /* rows replaced by the previous good row */
     int consecutive_bad;  /* longest run of consecutive bad rows */
@@ -47,8 +47,13 @@ typedef struct {
 int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
               uint8_t **out, size_t *out_len);
 
-/* Decode at most max_rows rows of `width` pels. Never reads outside data[0..len),
- * never writes outside the result; corrupt rows are counted, not fatal. */
+/* Decode at most max_rows rows of `width` pels into `rows` (max_rows * stride bytes, the
+ * caller's; res->rows points at it). Never reads outside data[0..len), never writes outside
+ * rows; corrupt rows are counted, not fatal. Allocates nothing but two small row lists. */
+int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, int max_rows,
+                   const t4_options *opt, t4_result *res);
+
+/* The same into a malloc'd buffer (res->rows; free with t4_result_free). */
 int t4_decode(const uint8_t *data, size_t len, int width, int max_rows,
               const t4_options *opt, t4_result *res);
 

@@ -54,35 +54,55 @@ static PyObject *py_encode(PyObject *self, PyObject *args)
     return result;
 }
 
+/* decode(data, width, max_rows, scheme, lsb_first, byte_align, pad): the rows go straight into
+ * the bytes object returned. With pad, it holds exactly max_rows rows (missing ones white);
+ * without, its room is bounded by the data (every row costs a bit) and then trimmed. */
 static PyObject *py_decode(PyObject *self, PyObject *args)
 {
     Py_buffer data;
-    int width, max_rows;
+    int width, max_rows, pad;
     t4_options opt = {0};
-    if (!PyArg_ParseTuple(args, "y*iiipp", &data, &width, &max_rows, &opt.scheme,
-                          &opt.lsb_first, &opt.byte_align))
+    if (!PyArg_ParseTuple(args, "y*iiippp", &data, &width, &max_rows, &opt.scheme,
+                          &opt.lsb_first, &opt.byte_align, &pad))
         return NULL;
+    if (width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT) {
+        PyBuffer_Release(&data);
+        return raise_status(T4_ERR_ARGS);
+    }
+    size_t stride = (size_t)(width + 7) / 8;
+    int room = max_rows;
+    if (!pad && (size_t)data.len < (size_t)max_rows / 8)
+        room = (int)(data.len * 8 + 1);
+    PyObject *rows = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)room));
+    if (!rows) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(rows);
     t4_result res;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = t4_decode(data.buf, (size_t)data.len, width, max_rows, &opt, &res);
+    status = t4_decode_into(data.buf, (size_t)data.len, width, out, room, &opt, &res);
+    if (status == T4_OK && pad)
+        memset(out + stride * (size_t)res.rows_decoded, 0,
+               stride * (size_t)(room - res.rows_decoded));
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&data);
-    if (status != T4_OK)
+    if (status != T4_OK) {
+        Py_DECREF(rows);
         return raise_status(status);
-    Py_ssize_t size = (Py_ssize_t)res.rows_decoded * ((width + 7) / 8);
-    PyObject *result = Py_BuildValue("(y#iiiiin)", (const char *)res.rows, size, res.rows_decoded,
-                                     res.bad_rows, res.consecutive_bad, res.trailing_bad,
-                                     res.terminated, (Py_ssize_t)res.bytes_used);
-    t4_result_free(&res);
-    return result;
+    }
+    if (!pad && _PyBytes_Resize(&rows, (Py_ssize_t)(stride * (size_t)res.rows_decoded)) < 0)
+        return NULL;
+    return Py_BuildValue("(NiiiiiN)", rows, res.rows_decoded, res.bad_rows, res.consecutive_bad,
+                         res.trailing_bad, res.terminated, PyLong_FromSize_t(res.bytes_used));
 }
 
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_VARARGS,
      "encode(rows, width, height, scheme, k, eol, fill, rtc, lsb_first, min_bits, byte_align)"},
     {"decode", py_decode, METH_VARARGS,
-     "decode(data, width, max_rows, scheme, lsb_first, byte_align) -> "
+     "decode(data, width, max_rows, scheme, lsb_first, byte_align, pad) -> "
      "(rows, nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used)"},
     {NULL, NULL, 0, NULL},
 };
