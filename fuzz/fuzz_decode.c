@@ -12,8 +12,8 @@
  * Round trip: the payload is a bitmap (rows of ceil(width / 8) bytes, at most 64 rows);
  * decode(encode(x)) must be x with no bad row and `terminated` equal to RTC, or abort().
  *
- * Combinations with known, reported bugs (fuzz/FINDINGS.md F1, F2: byte_align together with an
- * EOL or a terminator) are left out of round trips unless built with -DFUZZ_KNOWN_BUGS. */
+ * byte_align is only defined for streams without EOLs (MH with eol = 0, MMR); the Python layer
+ * refuses it with EOLs (fuzz/FINDINGS.md F2), so round trips drop it there. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,11 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int width = 1 + (int)(w % 3000);
     o.k = 1 + data[3] % 8;
     o.min_bits = 4 * data[4];
-#ifndef FUZZ_KNOWN_BUGS
-    int has_eol = o.scheme == T4_MR || (o.scheme == T4_MH && o.eol);
-    if (has_eol || o.rtc)   /* F1, F2 */
+    if (o.scheme == T4_MR || (o.scheme == T4_MH && o.eol))
         o.byte_align = 0;
-#endif
     fuzz_round_trip(payload, len, width, &o);
     return 0;
 }

@@ -20,7 +20,7 @@ cd "$ROOT"
 mkdir -p fuzz/crashes
 
 echo "== building fuzz_decode with $CC"
-# FUZZ_CFLAGS=-DFUZZ_KNOWN_BUGS also fuzzes the combinations of reported, unfixed bugs
+# FUZZ_CFLAGS: extra compiler flags (e.g. -DNDEBUG, -O2)
 "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-} \
     -I faxpipe/codec faxpipe/codec/_t4.c fuzz/fuzz_decode.c -o "$WORK/fuzz_decode"
 
