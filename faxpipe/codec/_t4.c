@@ -170,25 +170,37 @@ static int row_changes(const uint8_t *row, int width, int32_t *ch)
     return n;
 }
 
-/* Paint the black runs [ch[0], ch[1]), [ch[2], ch[3]) ... of a row (T.4: a row starts white). */
-static void paint_row(uint8_t *row, int width, const int32_t *ch, int n)
+/* Paint a row from its changing elements (a row starts white, T.4 §4.1.1): mark every change
+ * in a bitmap, then a prefix XOR along the row turns marks into colours 64 pels at a time.
+ * `marks` has room for (width + 63) / 64 + 1 words, so a change at `width` needs no test. */
+static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_t *marks)
 {
-    memset(row, 0, (size_t)((width + 7) >> 3));
-    for (int i = 0; i < n; i += 2) {
-        int a = ch[i], b = i + 1 < n ? ch[i + 1] : width;
-        if (b > width)
-            b = width;
-        if (a >= b)
-            continue;
-        int fa = a >> 3, lb = (b - 1) >> 3;
-        uint8_t head = (uint8_t)(0xFF >> (a & 7)), tail = (uint8_t)(0xFF << (7 - ((b - 1) & 7)));
-        if (fa == lb) {
-            row[fa] |= head & tail;
+    int words = (width + 63) >> 6, stride = (width + 7) >> 3;
+    memset(marks, 0, sizeof(uint64_t) * (size_t)(words + 1));
+    for (int i = 0; i < n; i++)
+        marks[ch[i] >> 6] ^= 0x8000000000000000ULL >> (ch[i] & 63);
+    uint64_t colour = 0;   /* all ones while the last pel painted was black */
+    for (int w = 0; w < words; w++) {
+        uint64_t y = marks[w];
+        if (y) {
+            y ^= y >> 1;
+            y ^= y >> 2;
+            y ^= y >> 4;
+            y ^= y >> 8;
+            y ^= y >> 16;
+            y ^= y >> 32;
+            y ^= colour;
+            colour = 0 - (y & 1);
         } else {
-            row[fa] |= head;
-            if (lb - fa > 1)
-                memset(row + fa + 1, 0xFF, (size_t)(lb - fa - 1));
-            row[lb] |= tail;
+            y = colour;
+        }
+        uint64_t be = __builtin_bswap64(y);
+        if (w * 8 + 8 <= stride) {
+            memcpy(row + w * 8, &be, 8);
+        } else {
+            int valid = width - w * 64;   /* 1..63 pels; padding bits stay zero */
+            be = __builtin_bswap64(y & ~(~0ULL >> valid));
+            memcpy(row + w * 8, &be, (size_t)(stride - w * 8));
         }
     }
 }
@@ -480,6 +492,13 @@ static inline void br_consume(bit_reader *b, int k)
     b->n -= k;
 }
 
+/* The same for one code word (k < 64). */
+static inline void br_skip(bit_reader *b, int k)
+{
+    b->acc <<= k;
+    b->n -= k;
+}
+
 static inline int br_exhausted(const bit_reader *b) { return b->n <= 0 && b->p >= b->end; }
 
 static void br_align(bit_reader *b)
@@ -541,7 +560,7 @@ static inline int read_run(bit_reader *b, int color, int limit)
         t4_entry e = color ? dec_black[br_peek(b, BLACK_BITS)] : dec_white[br_peek(b, WHITE_BITS)];
         if (e.run < 0)
             return -1;
-        br_consume(b, e.len);
+        br_skip(b, e.len);
         total += e.run;
         if (total > limit)
             return -1;
@@ -594,7 +613,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         br_refill(b);
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
         int b1 = ref[ib], b2 = ref[ib + 1];
-        br_consume(b, m.len);
+        br_skip(b, m.len);
         if (m.mode == MODE_V) {
             int a1 = b1 + m.delta;
             if (a1 <= a0 || a1 > width)
@@ -641,11 +660,12 @@ typedef struct {
     uint8_t *rows;
     int width, stride;
     int consecutive;
+    uint64_t *marks;
 } row_sink;
 
 static void sink_good(row_sink *s, const int32_t *ch, int n)
 {
-    paint_row(s->rows + (size_t)s->res->rows_decoded++ * s->stride, s->width, ch, n);
+    paint_row(s->rows + (size_t)s->res->rows_decoded++ * s->stride, s->width, ch, n, s->marks);
     s->consecutive = 0;
 }
 
@@ -678,12 +698,12 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         return T4_ERR_ARGS;
     ensure_tables();
 
-    row_sink s = {res, rows, width, (width + 7) >> 3, 0};
-    int cap = 2 * width + 4;
-    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(cap + 4));
-    if (!lists)
+    int cap = 2 * width + 4, words = (width + 63) / 64 + 1;
+    uint64_t *marks = malloc(sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4));
+    if (!marks)
         return T4_ERR_NOMEM;
-    int32_t *cur = lists, *ref = lists + cap + 4;
+    row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks};
+    int32_t *cur = (int32_t *)(marks + words), *ref = cur + cap + 4;
     ref[0] = ref[1] = ref[2] = width;
     bit_reader b = {data, data + len, data, 0, 0, opt->lsb_first};
     int mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
@@ -758,7 +778,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
             res->terminated = eols >= 2;
         }
     }
-    free(lists);
+    free(marks);
     res->rows = rows;
     res->trailing_bad = s.consecutive;
     size_t used = (br_pos(&b) + 7) / 8;
