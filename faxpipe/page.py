@@ -48,21 +48,35 @@ class Resolution(enum.Enum):
 
 
 class PaperSize(enum.Enum):
-    """Paper sizes: (scan width in pels per T.4 §2.2, length in mm)."""
+    """Paper sizes: scan width in pels (T.4 §2.2) and length, in millimetres or inches.
 
-    A4 = (1728, 297.0)
-    LETTER = (1728, 279.4)
-    LEGAL = (1728, 355.6)
-    B4 = (2048, 364.0)
-    A3 = (2432, 420.0)
+    Rows follow the fax convention: metric papers take length × 3.85 / 7.7 lines per mm
+    (rounded) and superfine twice fine plus one (A4: 1143 / 2287 / 4575); inch papers take
+    98 / 196 / 392 lines per inch (Letter: 1078 / 2156 / 4312).
+    """
 
-    def __init__(self, width: int, length_mm: float):
+    A4 = (1728, 297.0, "mm")
+    LETTER = (1728, 11.0, "in")
+    LEGAL = (1728, 14.0, "in")
+    B4 = (2048, 364.0, "mm")
+    A3 = (2432, 420.0, "mm")
+
+    def __init__(self, width: int, length: float, unit: str):
         self.width = width
-        self.length_mm = length_mm
+        self.length = length
+        self.unit = unit
 
-    def rows(self, resolution: Resolution | str) -> int:
-        """Scan lines on this paper: length × lines/mm, truncated (A4 fine = 2287)."""
-        return int(self.length_mm * Resolution.parse(resolution).lines_per_mm)
+    @property
+    def length_mm(self) -> float:
+        return self.length * (25.4 if self.unit == "in" else 1.0)
+
+    def rows(self, resolution: "Resolution | str") -> int:
+        """Scan lines on this paper at a resolution (A4 fine = 2287)."""
+        resolution = Resolution.parse(resolution)
+        if self.unit == "in":
+            return round(self.length * {Resolution.STANDARD: 98, Resolution.FINE: 196, Resolution.SUPERFINE: 392}[resolution])
+        standard, fine = round(self.length * 3.85), round(self.length * 7.7)
+        return {Resolution.STANDARD: standard, Resolution.FINE: fine, Resolution.SUPERFINE: 2 * fine + 1}[resolution]
 
     @classmethod
     def parse(cls, value: "PaperSize | str") -> "PaperSize":
