@@ -44,6 +44,7 @@ static void check_result(const t4_result *r, size_t len, int width, int max_rows
     if (r->rows_decoded < 0 || r->rows_decoded > max_rows || r->bad_rows < 0 ||
         r->bad_rows > r->rows_decoded || r->consecutive_bad < 0 ||
         r->consecutive_bad > r->bad_rows || (r->bad_rows > 0) != (r->consecutive_bad > 0) ||
+        r->trailing_bad < 0 || r->trailing_bad > r->consecutive_bad ||
         r->bytes_used > len || (r->terminated != 0 && r->terminated != 1))
         fail("inconsistent decode statistics", width, r->rows_decoded, o);
     size_t stride = (size_t)(width + 7) / 8, size = stride * (size_t)r->rows_decoded;
@@ -53,6 +54,10 @@ static void check_result(const t4_result *r, size_t len, int width, int max_rows
     for (size_t i = 0; i < size; i++)   /* ASan: every promised byte is really there */
         sink ^= r->rows[i];
     (void)sink;
+    uint8_t pad = width % 8 ? (uint8_t)(0xFF >> (width % 8)) : 0;   /* bits past `width` */
+    for (int y = 0; pad && y < r->rows_decoded; y++)
+        if (r->rows[(size_t)y * stride + stride - 1] & pad)
+            fail("padding bits past the width are set", width, y, o);
 }
 
 static void fuzz_decode(const uint8_t *data, size_t len, int width, int max_rows,
@@ -63,23 +68,29 @@ static void fuzz_decode(const uint8_t *data, size_t len, int width, int max_rows
         fail("t4_decode refused valid arguments", width, max_rows, o);
     check_result(&a, len, width, max_rows, o);
 
+    /* The mirrored stream, LSB-first, into a buffer of exactly max_rows rows (as the Python
+     * glue does), at the end of a heap block so that ASan sees any write past it. */
     uint8_t *mirrored = malloc(len ? len : 1);
-    if (!mirrored)
+    size_t stride = (size_t)(width + 7) / 8;
+    uint8_t *into = malloc(stride * (size_t)max_rows);
+    if (!mirrored || !into)
         abort();
     for (size_t i = 0; i < len; i++)
         mirrored[i] = mirror(data[i]);
     t4_options m = *o;
     m.lsb_first = !o->lsb_first;
-    if (t4_decode(mirrored, len, width, max_rows, &m, &b) != T4_OK)
-        fail("t4_decode refused valid arguments (mirrored)", width, max_rows, o);
-    size_t size = (size_t)(width + 7) / 8 * (size_t)a.rows_decoded;
+    if (t4_decode_into(mirrored, len, width, into, max_rows, &m, &b) != T4_OK)
+        fail("t4_decode_into refused valid arguments (mirrored)", width, max_rows, o);
+    check_result(&b, len, width, max_rows, o);
+    size_t size = stride * (size_t)a.rows_decoded;
     if (a.rows_decoded != b.rows_decoded || a.bad_rows != b.bad_rows ||
-        a.consecutive_bad != b.consecutive_bad || a.terminated != b.terminated ||
-        a.bytes_used != b.bytes_used || (size && memcmp(a.rows, b.rows, size)))
+        a.consecutive_bad != b.consecutive_bad || a.trailing_bad != b.trailing_bad ||
+        a.terminated != b.terminated || a.bytes_used != b.bytes_used ||
+        (size && memcmp(a.rows, b.rows, size)))
         fail("LSB-first decode of the mirrored stream differs", width, a.rows_decoded, o);
     free(mirrored);
+    free(into);
     t4_result_free(&a);
-    t4_result_free(&b);
 }
 
 static void fuzz_round_trip(const uint8_t *payload, size_t len, int width, t4_options *o)

@@ -263,15 +263,16 @@ def test_absurd_height_is_refused(kwargs):
         decode(b"\xff" * 10, "mmr", 8, **kwargs)
 
 
+@pytest.mark.parametrize("pad", [False, True])
 @pytest.mark.parametrize("args", [
-    (b"", 0, 10, 0, False, False, False), (b"", MAX_WIDTH + 1, 10, 0, False, False, False),
-    (b"", 8, -1, 0, False, False, False), (b"", 8, MAX_HEIGHT + 1, 0, False, False, False),
-    (b"", 8, 10, 3, False, False, False), (b"", 8, 10, -1, False, False, True),
+    (b"", 0, 10, 0), (b"", MAX_WIDTH + 1, 10, 0), (b"", -(2**31), 10, 0),
+    (b"", 8, -1, 0), (b"", 8, MAX_HEIGHT + 1, 0), (b"", 8, 10, 3), (b"", 8, 10, -1),
 ])
-def test_glue_refuses_what_python_would(args):
-    """The C core checks its arguments itself; the glue turns that into CodecError."""
+def test_glue_refuses_what_python_would(args, pad):
+    """_t4.decode(data, width, max_rows, scheme, lsb_first, byte_align, pad) checks its
+    arguments itself, before sizing any buffer from them, and raises CodecError."""
     with pytest.raises(CodecError):
-        _t4.decode(*args)
+        _t4.decode(*args, False, False, pad)
 
 
 @pytest.mark.parametrize("args", [

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from codec_bits import (
     Watchdog, eol_positions, page_from_array, page_rows, reverse_bits, sub_page, unpack,
 )
-from faxpipe.codec import decode, encode
+from faxpipe.codec import SCHEMES, _t4, decode, encode
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -222,3 +222,22 @@ def test_streams_are_prefix_closed(page, scheme, rows):
         assert whole[:len(head) - 1] == head[:-1]
         last_mask = head[-1] | whole[len(head) - 1]
         assert last_mask == whole[len(head) - 1]  # head's last byte is whole's, padded with zeros
+
+
+@SETTINGS
+@given(pages(max_height=6), st.sampled_from(["mh", "mr", "mmr"]))
+def test_c_decoder_leaves_padding_bits_clear(page, scheme):
+    """The rows the C decoder returns are already a valid Page: the bits past ``width`` in each
+    row's last byte are zero (Page would clear them, at the cost of a pass over the page)."""
+    raw = _t4.decode(encode(page, scheme), page.width, page.height, SCHEMES[scheme],
+                     False, False, False)[0]
+    assert raw == page.data
+
+
+@pytest.mark.parametrize("width", [57, 63, 121, 378, 1791, 2047])
+def test_white_row_padding_at_word_ends(width):
+    """Widths of 57..63 pels past a 64-pel word (fuzz/FINDINGS.md F9)."""
+    page = sub_page(page_from_array(np.zeros((2, width), bool)), 2)
+    for scheme in SCHEMES:
+        raw = _t4.decode(encode(page, scheme), width, 2, SCHEMES[scheme], False, False, False)[0]
+        assert raw == page.data, (scheme, raw[-1])
