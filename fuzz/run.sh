@@ -32,7 +32,11 @@ shopt -s nullglob
 repro=(fuzz/crashes/crash-* fuzz/crashes/timeout-* fuzz/crashes/oom-* fuzz/crashes/leak-*)
 if ((${#repro[@]})); then
     echo "== replaying ${#repro[@]} reproducers from fuzz/crashes"
-    "$WORK/fuzz_decode" -rss_limit_mb=512 -timeout=5 "${repro[@]}"
+    "$WORK/fuzz_decode" -rss_limit_mb=512 -timeout=5 "${repro[@]}" || {
+        status=$?
+        echo "a reproducer in fuzz/crashes still fails (exit $status): see fuzz/FINDINGS.md" >&2
+        exit "$status"
+    }
 fi
 
 echo "== seed corpus"
