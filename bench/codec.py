@@ -14,7 +14,8 @@ What is timed:
   (Compression 3 with FAXMODE_CLASSIC so that it writes RTC, or 4), with a write buffer big enough
   that no I/O happens inside the clock; TIFF creation and the RTC that libtiff writes later,
   when the directory is written, are outside it (see tests/libtiff.py, EncodeJob).
-* faxpipe decode: ``faxpipe.codec.decode(data, scheme, width)`` of libtiff's stream.
+* faxpipe decode: ``faxpipe.codec.decode(data, scheme, width, height=...)`` of libtiff's stream
+  (the height is what libtiff gets from ImageLength; without it the glue guesses the room).
 * libtiff decode: ``TIFFReadEncodedStrip`` of the same stream from a memory-mapped TIFF into a
   preallocated buffer (DecodeJob).
 Both decoders get the same bytes, and their pixels are checked against the page.
@@ -78,7 +79,7 @@ class Cell:
                 self.lt_decode_error = "libtiff decodes wrong pixels"
         except libtiff.LibTiffError as exc:
             self.lt_decode_error = f"libtiff fails ({exc.messages[0] if exc.messages else exc})"
-        got = codec.decode(self.lt_bytes, scheme, page.width).page
+        got = codec.decode(self.lt_bytes, scheme, page.width, height=page.height).page
         self.fp_decode_ok = got == page
         if self.lt_decode_error:
             self.decoder.close()
@@ -108,7 +109,7 @@ class Cell:
 
         def fp_dec():
             start = time.perf_counter()
-            codec.decode(data, scheme, page.width)
+            codec.decode(data, scheme, page.width, height=page.height)
             self.samples["fp_dec"].append(time.perf_counter() - start)
 
         def lt_dec():

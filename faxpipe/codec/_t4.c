@@ -170,19 +170,42 @@ static int row_changes(const uint8_t *row, int width, int32_t *ch)
     return n;
 }
 
-/* Paint a row from its changing elements (a row starts white, T.4 §4.1.1): mark every change
- * in a bitmap, then a prefix XOR along the row turns marks into colours 64 pels at a time.
- * `marks` has room for (width + 63) / 64 + 1 words, so a change at `width` needs no test. */
+/* Paint a row from its changing elements (a row starts white, T.4 §4.1.1).
+ *
+ * Busy rows: mark every change in a bitmap, then a prefix XOR along the row turns marks into
+ * colours 64 pels at a time. `marks` holds (width + 63) / 64 + 1 zero words (a change at `width`
+ * needs no test) and is left zero again. Sparse rows: clear the row and fill the black runs. */
 static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_t *marks)
 {
     int words = (width + 63) >> 6, stride = (width + 7) >> 3;
-    memset(marks, 0, sizeof(uint64_t) * (size_t)(words + 1));
+    if (n <= 8) {
+        memset(row, 0, (size_t)stride);
+        for (int i = 0; i + 1 <= n; i += 2) {
+            int a = ch[i], b = i + 1 < n ? ch[i + 1] : width;
+            if (b > width)
+                b = width;
+            if (a >= b)
+                continue;
+            int fa = a >> 3, lb = (b - 1) >> 3;
+            uint8_t head = (uint8_t)(0xFF >> (a & 7)), tail = (uint8_t)(0xFF << (7 - ((b - 1) & 7)));
+            if (fa == lb) {
+                row[fa] |= head & tail;
+            } else {
+                row[fa] |= head;
+                memset(row + fa + 1, 0xFF, (size_t)(lb - fa - 1));
+                row[lb] |= tail;
+            }
+        }
+        return;
+    }
     for (int i = 0; i < n; i++)
         marks[ch[i] >> 6] ^= 0x8000000000000000ULL >> (ch[i] & 63);
+    marks[words] = 0;
     uint64_t colour = 0;   /* all ones while the last pel painted was black */
     for (int w = 0; w < words; w++) {
         uint64_t y = marks[w];
         if (y) {
+            marks[w] = 0;
             y ^= y >> 1;
             y ^= y >> 2;
             y ^= y >> 4;
@@ -195,7 +218,7 @@ static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_
             y = colour;
         }
         uint64_t be = __builtin_bswap64(y);
-        if (w * 8 + 8 <= stride) {
+        if (w * 64 + 64 <= width) {
             memcpy(row + w * 8, &be, 8);
         } else {
             int valid = width - w * 64;   /* 1..63 pels; padding bits stay zero */
@@ -699,7 +722,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     ensure_tables();
 
     int cap = 2 * width + 4, words = (width + 63) / 64 + 1;
-    uint64_t *marks = malloc(sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4));
+    uint64_t *marks = calloc(1, sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4));
     if (!marks)
         return T4_ERR_NOMEM;
     row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks};

@@ -4,6 +4,8 @@
 
 #include "_t4.h"
 
+#define GUESS_ROWS 4096   /* A4 fine is 2287 rows, Legal fine 2744 */
+
 static PyObject *codec_error(void)
 {
     PyObject *errors = PyImport_ImportModule("faxpipe.errors");
@@ -73,20 +75,29 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     int room = max_rows;
     if (!pad && (size_t)data.len < (size_t)max_rows / 8)
         room = (int)(data.len * 8 + 1);
-    PyObject *rows = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)room));
-    if (!rows) {
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(rows);
+    /* Most pages are well under GUESS_ROWS: try that much room first, and only for a page
+     * that fills it decode again with all the room the data can need. */
+    int first = !pad && room > GUESS_ROWS ? GUESS_ROWS : room;
+    PyObject *rows = NULL;
     t4_result res;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = t4_decode_into(data.buf, (size_t)data.len, width, out, room, &opt, &res);
-    if (status == T4_OK && pad)
-        memset(out + stride * (size_t)res.rows_decoded, 0,
-               stride * (size_t)(room - res.rows_decoded));
-    Py_END_ALLOW_THREADS
+    int status = T4_OK;
+    for (int attempt = first;; attempt = room) {
+        Py_XDECREF(rows);
+        rows = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)attempt));
+        if (!rows) {
+            PyBuffer_Release(&data);
+            return NULL;
+        }
+        uint8_t *out = (uint8_t *)PyBytes_AS_STRING(rows);
+        Py_BEGIN_ALLOW_THREADS
+        status = t4_decode_into(data.buf, (size_t)data.len, width, out, attempt, &opt, &res);
+        if (status == T4_OK && pad)
+            memset(out + stride * (size_t)res.rows_decoded, 0,
+                   stride * (size_t)(attempt - res.rows_decoded));
+        Py_END_ALLOW_THREADS
+        if (status != T4_OK || attempt == room || res.rows_decoded < attempt || res.terminated)
+            break;
+    }
     PyBuffer_Release(&data);
     if (status != T4_OK) {
         Py_DECREF(rows);

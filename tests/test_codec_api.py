@@ -1,0 +1,61 @@
+"""The Python face of the codec: options, room for pages of unknown height, statistics."""
+
+import pytest
+
+from faxpipe import CodecError, Page, codec
+
+
+def striped(width, height):
+    row_black = b"\xf0" * ((width + 7) // 8)
+    rows = [row_black if y % 7 == 0 else bytes(len(row_black)) for y in range(height)]
+    return Page.from_bytes(b"".join(rows), width, height)
+
+
+@pytest.mark.parametrize("scheme", ["mh", "mr", "mmr"])
+@pytest.mark.parametrize("height", [4095, 4096, 4097, 9000])
+def test_long_pages_decode_without_a_height(scheme, height):
+    page = striped(1728, height)
+    page2, stats = codec.decode(codec.encode(page, scheme), scheme, 1728)
+    assert page2 == page and stats.rows == height and stats.terminated and stats.bad_rows == 0
+
+
+def test_long_page_without_terminator_decodes_every_row():
+    page = striped(64, 5000)
+    page2, stats = codec.decode(codec.encode(page, "mmr", rtc=False), "mmr", 64)
+    assert page2 == page and not stats.terminated
+
+
+def test_height_pads_missing_rows_white_and_counts_them():
+    page = striped(64, 10)
+    data = codec.encode(page, "mh", rtc=False)
+    page2, stats = codec.decode(data, "mh", 64, height=14)
+    assert page2.data[: len(page.data)] == page.data and page2.data[len(page.data):] == bytes(4 * 8)
+    assert (stats.rows, stats.bad_rows, stats.consecutive_bad_rows) == (14, 4, 4)
+
+
+def test_options_are_checked():
+    page = striped(64, 3)
+    with pytest.raises(CodecError, match="unknown coding scheme"):
+        codec.encode(page, "jbig")
+    with pytest.raises(CodecError, match="bit_order"):
+        codec.encode(page, "mh", bit_order="middle")
+    with pytest.raises(CodecError, match="byte_align"):
+        codec.encode(page, "mr", byte_align=True)
+    with pytest.raises(CodecError, match="min_bits"):
+        codec.encode(page, "mh", min_bits=codec.MAX_MIN_BITS + 1)
+
+
+def test_k_defaults_from_the_resolution():
+    fine = striped(64, 8)
+    standard = Page(64, 8, fine.data, 204, 98)
+    assert codec.encode(fine, "mr") == codec.encode(fine, "mr", k=4)
+    assert codec.encode(standard, "mr") == codec.encode(standard, "mr", k=2)
+    assert codec.encode(standard, "mr") != codec.encode(standard, "mr", k=4)
+
+
+def test_min_bits_pads_every_coded_line():
+    page = Page.blank(1728, 5)
+    plain = codec.encode(page, "mh", rtc=False)
+    padded = codec.encode(page, "mh", rtc=False, min_bits=400)
+    assert len(padded) * 8 >= 4 * 400 and len(plain) < len(padded)
+    assert codec.decode(padded, "mh", 1728).page == page
