@@ -145,7 +145,17 @@ static inline uint64_t reverse_in_bytes(uint64_t v)
 static int row_changes(const uint8_t *row, int width, int32_t *ch)
 {
     int n = 0, stride = (width + 7) >> 3, words = (width + 63) >> 6;
-    uint64_t prev = 0;
+    uint64_t prev = 0, any = 0;
+    int i = 0;
+    for (; i + 8 <= stride; i += 8) {   /* a white row, the commonest, in one quick pass */
+        uint64_t v;
+        memcpy(&v, row + i, 8);
+        any |= v;
+    }
+    for (; i < stride; i++)
+        any |= row[i];
+    if (!any)
+        return 0;
     for (int w = 0; w < words; w++) {
         uint64_t v = 0;
         int avail = stride - w * 8;
@@ -628,10 +638,10 @@ static int decode_1d(bit_reader *bp, int32_t *cur, int width)
 }
 
 /* The reference list `ref` is strictly increasing and ends with three sentinels at `width`. */
-static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width)
+static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy)
 {
     bit_reader local = *bp, *b = &local;
-    int a0 = -1, color = 0, n = 0, ib = 0;
+    int a0 = -1, color = 0, n = 0, ib = 0, only_v0 = 1;
     for (;;) {
         br_refill(b);
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
@@ -639,6 +649,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         br_skip(b, m.len);
         if (m.mode == MODE_V) {
             int a1 = b1 + m.delta;
+            only_v0 &= m.delta == 0;
             if (a1 <= a0 || a1 > width)
                 goto fail;
             cur[n++] = a1;   /* a1 > a0: never cancels */
@@ -647,6 +658,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
             ib = ib > 0 ? ib - 1 : 1;
         } else if (m.mode == MODE_H) {
             int start = a0 < 0 ? 0 : a0;
+            only_v0 = 0;
             int r1 = read_run(b, color, width - start);
             if (r1 < 0)
                 goto fail;
@@ -657,6 +669,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
             push_change(cur, &n, start + r1 + r2, r2);
             a0 = start + r1 + r2;
         } else if (m.mode == MODE_P) {
+            only_v0 = 0;
             a0 = b2;
             ib += 2;
         } else {
@@ -671,6 +684,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
             ib += 2;
     }
     *bp = local;
+    *copy = only_v0;   /* nothing but V0: the row repeats the reference row */
     return n;
 fail:
     *bp = local;
@@ -686,9 +700,15 @@ typedef struct {
     uint64_t *marks;
 } row_sink;
 
-static void sink_good(row_sink *s, const int32_t *ch, int n)
+static void sink_good(row_sink *s, const int32_t *ch, int n, int same_as_above)
 {
-    paint_row(s->rows + (size_t)s->res->rows_decoded++ * s->stride, s->width, ch, n, s->marks);
+    uint8_t *row = s->rows + (size_t)s->res->rows_decoded * s->stride;
+    /* The row above holds the reference row's pels, also when it replaced a bad row. */
+    if (same_as_above && s->res->rows_decoded > 0)
+        memcpy(row, row - s->stride, (size_t)s->stride);
+    else
+        paint_row(row, s->width, ch, n, s->marks);
+    s->res->rows_decoded++;
     s->consecutive = 0;
 }
 
@@ -766,12 +786,13 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                 two_d = res->rows_decoded > 0;
         }
         /* In MR, 2-D rows after a lost row were coded against it: bad until a 1-D row. */
+        int copy = 0;
         n = two_d && ref_lost ? -1
-            : two_d       ? decode_2d(&b, cur, ref, width)
+            : two_d       ? decode_2d(&b, cur, ref, width, &copy)
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
             ref_lost = 0;
-            sink_good(&s, cur, n);
+            sink_good(&s, cur, n, copy);
             cur[n] = cur[n + 1] = cur[n + 2] = width;
             int32_t *t = ref;
             ref = cur;
