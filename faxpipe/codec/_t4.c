@@ -38,6 +38,13 @@ typedef struct { int8_t mode; int8_t delta; uint8_t len; } t4_mode;
 #define MODE_BITS 7
 static t4_mode dec_mode[1 << MODE_BITS];
 
+/* Up to four vertical-mode codes that lie whole within the next VRUN_BITS bits, so that the
+ * commonest 2-D codes (T.4 Table 4: V0 is 1 bit, VR1 / VL1 3 bits) need one look-up between
+ * them; count 0 when the next code is not a vertical one. */
+#define VRUN_BITS 11
+typedef struct { uint8_t count; uint8_t len[4]; int8_t delta[4]; } t4_vrun;
+static t4_vrun dec_vrun[1 << VRUN_BITS];
+
 static uint8_t reverse_bits[256];
 
 static t4_code parse_code(const char *bits)
@@ -110,6 +117,21 @@ static void build_tables(void)
     fill_mode("0000011", MODE_V, 3);
     fill_mode("0000010", MODE_V, -3);
     fill_mode("0000001", MODE_EXT, 0);
+    for (int i = 0; i < (1 << VRUN_BITS); i++) {
+        t4_vrun v = {0};
+        for (int pos = 0; v.count < 4;) {
+            /* The code is decided by its own bits, so zeros shifted in past VRUN_BITS only
+             * matter when it is longer than what is left, which ends the group. */
+            unsigned window = ((unsigned)i << pos >> (VRUN_BITS - MODE_BITS)) & ((1u << MODE_BITS) - 1);
+            t4_mode m = dec_mode[window];
+            if (m.mode != MODE_V || pos + m.len > VRUN_BITS)
+                break;
+            v.len[v.count] = m.len;
+            v.delta[v.count++] = m.delta;
+            pos += m.len;
+        }
+        dec_vrun[i] = v;
+    }
     for (int i = 0; i < 256; i++) {
         int r = 0;
         for (int b = 0; b < 8; b++)
@@ -208,8 +230,17 @@ static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_
         }
         return;
     }
-    for (int i = 0; i < n; i++)
-        marks[ch[i] >> 6] ^= 0x8000000000000000ULL >> (ch[i] & 63);
+    int mw = ch[0] >> 6;
+    uint64_t bits = 0;   /* marks of word mw, kept in a register while changes stay in it */
+    for (int i = 0; i < n; i++) {
+        if (ch[i] >> 6 != mw) {
+            marks[mw] ^= bits;
+            bits = 0;
+            mw = ch[i] >> 6;
+        }
+        bits ^= 0x8000000000000000ULL >> (ch[i] & 63);
+    }
+    marks[mw] ^= bits;
     marks[words] = 0;
     uint64_t colour = 0;   /* all ones while the last pel painted was black */
     for (int w = 0; w < words; w++) {
@@ -349,7 +380,7 @@ static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, in
             a0 = a1;
             color ^= 1;
             ia++;
-            ib = ib > 0 ? ib - 1 : 1;
+            ib--;   /* ref[-1] is a guard below every a0 */
         } else {
             int a2 = cur[ia + 1];
             bw_put(w, 0x1, 3);   /* horizontal: 001 */
@@ -409,14 +440,15 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
     int with_eol = mr || (opt->scheme == T4_MH && opt->eol);
     int min_bits = with_eol ? opt->min_bits : 0;
     int align_rows = opt->byte_align && !with_eol;   /* with EOLs, alignment is `fill` */
-    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(width + 4));
+    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(width + 5));
     bit_writer w = {0};
     if (!lists || !bw_reserve(&w, (size_t)height * 16 + 1024)) {
         free(lists);
         free(w.buf);
         return T4_ERR_NOMEM;
     }
-    int32_t *cur = lists, *ref = lists + width + 4;
+    int32_t *cur = lists + 1, *ref = lists + width + 6;
+    cur[-1] = ref[-1] = -1;             /* guards below every a0 (encode_2d) */
     ref[0] = ref[1] = ref[2] = width;   /* the imaginary white row above the page */
     size_t line_start = 0;
     int k_left = 0;
@@ -644,19 +676,28 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
     int a0 = -1, color = 0, n = 0, ib = 0, only_v0 = 1;
     for (;;) {
         br_refill(b);
+        t4_vrun v = dec_vrun[br_peek(b, VRUN_BITS)];
+        if (v.count) {
+            for (int k = 0; k < v.count; k++) {   /* vertical: a1 = b1 + delta (T.4 §4.2.1.3.2) */
+                int a1 = ref[ib] + v.delta[k];
+                br_skip(b, v.len[k]);
+                only_v0 &= v.delta[k] == 0;
+                if ((unsigned)(a1 - a0 - 1) >= (unsigned)(width - a0))   /* a0 < a1 <= width */
+                    goto fail;
+                cur[n++] = a1;   /* a1 > a0: never cancels */
+                a0 = a1;
+                color ^= 1;
+                ib--;   /* ref[-1] is a guard below every a0: from 0 the search moves on to 1 */
+                if (a0 >= width)
+                    goto done;
+                while (ref[ib] <= a0)
+                    ib += 2;
+            }
+            continue;
+        }
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
-        int b1 = ref[ib], b2 = ref[ib + 1];
         br_skip(b, m.len);
-        if (m.mode == MODE_V) {
-            int a1 = b1 + m.delta;
-            only_v0 &= m.delta == 0;
-            if (a1 <= a0 || a1 > width)
-                goto fail;
-            cur[n++] = a1;   /* a1 > a0: never cancels */
-            a0 = a1;
-            color ^= 1;
-            ib = ib > 0 ? ib - 1 : 1;
-        } else if (m.mode == MODE_H) {
+        if (m.mode == MODE_H) {
             int start = a0 < 0 ? 0 : a0;
             only_v0 = 0;
             int r1 = read_run(b, color, width - start);
@@ -670,19 +711,20 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
             a0 = start + r1 + r2;
         } else if (m.mode == MODE_P) {
             only_v0 = 0;
-            a0 = b2;
+            a0 = ref[ib + 1];   /* b2 */
             ib += 2;
         } else {
             goto fail;
         }
-        if (b->n < 0)
-            goto fail;
+        /* Past the end of the data the reader yields zeros, which no mode code starts with:
+         * the caller sees b->n < 0 either way. */
         if (a0 >= width)
             break;
         /* Entries from index nref on are all `width` > a0, so ib stays within nref + 1. */
         while (ref[ib] <= a0)
             ib += 2;
     }
+done:
     *bp = local;
     *copy = only_v0;   /* nothing but V0: the row repeats the reference row */
     return n;
@@ -746,7 +788,8 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     if (!marks)
         return T4_ERR_NOMEM;
     row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks};
-    int32_t *cur = (int32_t *)(marks + words), *ref = cur + cap + 4;
+    int32_t *cur = (int32_t *)(marks + words) + 1, *ref = cur + cap + 4;
+    cur[-1] = ref[-1] = -1;   /* guards below every a0 (decode_2d) */
     ref[0] = ref[1] = ref[2] = width;
     bit_reader b = {data, data + len, data, 0, 0, opt->lsb_first};
     int mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;

@@ -1,0 +1,285 @@
+/* Bilevel conversion in plain C (see _bilevel.h): no Python, no allocation except the
+ * per-call row buffers. Every method first computes one byte flag (0 / 1) per pel for a row,
+ * in loops the compiler vectorises, then packs eight flags into a byte with one multiply. */
+#include "_bilevel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Black-first order of each matrix cell (0 turns black first, in the lightest greys).
+ * Clustered dots come from the spot functions cos(x) + cos(y) (0 degrees) and cos(x) * cos(y)
+ * (45 degrees) sampled at pel centres; Bayer is the recursive dispersed-dot matrix. */
+static const uint8_t CLUSTER_8X8[64] = {
+     0,  5, 17, 27, 28, 18,  6,  1,
+     4, 12, 26, 41, 42, 29, 13,  7,
+    16, 25, 48, 53, 54, 49, 30, 19,
+    24, 40, 52, 60, 61, 55, 43, 31,
+    39, 47, 59, 63, 62, 56, 44, 32,
+    23, 38, 51, 58, 57, 50, 33, 20,
+    11, 15, 37, 46, 45, 34, 14,  8,
+     3, 10, 22, 36, 35, 21,  9,  2,
+};
+static const uint8_t CLUSTER_8X4[32] = {
+     0,  4,  8, 16, 17,  9,  5,  1,
+    12, 20, 24, 28, 29, 25, 21, 13,
+    15, 23, 27, 31, 30, 26, 22, 14,
+     3,  7, 11, 19, 18, 10,  6,  2,
+};
+static const uint8_t CLUSTER45_8X8[64] = {
+     0, 10, 42, 57, 58, 45, 13,  2,
+     9, 24, 33, 43, 44, 34, 26, 14,
+    41, 32, 25, 11, 12, 27, 35, 46,
+    56, 40,  8,  1,  3, 15, 47, 59,
+    63, 55, 23,  6,  4, 16, 48, 60,
+    54, 39, 30, 20, 19, 28, 36, 49,
+    22, 31, 38, 52, 51, 37, 29, 17,
+     7, 21, 53, 62, 61, 50, 18,  5,
+};
+static const uint8_t BAYER_8X8[64] = {
+     0, 32,  8, 40,  2, 34, 10, 42,
+    48, 16, 56, 24, 50, 18, 58, 26,
+    12, 44,  4, 36, 14, 46,  6, 38,
+    60, 28, 52, 20, 62, 30, 54, 22,
+     3, 35, 11, 43,  1, 33,  9, 41,
+    51, 19, 59, 27, 49, 17, 57, 25,
+    15, 47,  7, 39, 13, 45,  5, 37,
+    63, 31, 55, 23, 61, 29, 53, 21,
+};
+
+static const struct { const uint8_t *order; int cols, rows; } MATRICES[BL_MATRICES] = {
+    {CLUSTER_8X8, 8, 8}, {CLUSTER_8X4, 8, 4}, {CLUSTER45_8X8, 8, 8}, {BAYER_8X8, 8, 8},
+};
+
+const uint8_t *bl_matrix(int matrix, int *cols, int *rows)
+{
+    if (matrix < 0 || matrix >= BL_MATRICES)
+        return NULL;
+    *cols = MATRICES[matrix].cols;
+    *rows = MATRICES[matrix].rows;
+    return MATRICES[matrix].order;
+}
+
+void bl_pack_row(const uint8_t *flags, int width, uint8_t *out)
+{
+    int x = 0, n = 0;
+    for (; x + 8 <= width; x += 8) {
+        uint64_t v;
+        memcpy(&v, flags + x, 8);
+        /* flag i (byte i, little endian) lands on bit 63 - i: the first pel is the MSB */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        out[n++] = (uint8_t)((v * 0x8040201008040201ULL) >> 56);
+    }
+    if (x < width) {
+        uint8_t b = 0;
+        for (int i = 0; x + i < width; i++)
+            b |= (uint8_t)(flags[x + i] << (7 - i));
+        out[n] = b;
+    }
+}
+
+void bl_histogram(const uint8_t *grey, size_t grey_stride, int width, int height,
+                  uint64_t hist[256])
+{
+    /* four sub-histograms break the store-to-load dependency on runs of equal pels */
+    uint32_t h[4][256];
+    memset(h, 0, sizeof h);
+    memset(hist, 0, 256 * sizeof hist[0]);
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = grey + (size_t)y * grey_stride;
+        int x = 0;
+        for (; x + 4 <= width; x += 4) {
+            h[0][row[x]]++;
+            h[1][row[x + 1]]++;
+            h[2][row[x + 2]]++;
+            h[3][row[x + 3]]++;
+        }
+        for (; x < width; x++)
+            h[0][row[x]]++;
+        if ((y & 0xFFF) == 0xFFF || y == height - 1) {  /* flush before 32 bits can overflow */
+            for (int i = 0; i < 256; i++)
+                hist[i] += (uint64_t)h[0][i] + h[1][i] + h[2][i] + h[3][i];
+            memset(h, 0, sizeof h);
+        }
+    }
+}
+
+int bl_otsu(const uint64_t hist[256])
+{
+    double total = 0, sum = 0;
+    for (int i = 0; i < 256; i++) {
+        total += (double)hist[i];
+        sum += (double)i * (double)hist[i];
+    }
+    if (total == 0)
+        return 128;
+    double w0 = 0, sum0 = 0, best = -1;
+    int level = 128;
+    for (int t = 1; t < 256; t++) {  /* class 0 = pels below t */
+        w0 += (double)hist[t - 1];
+        sum0 += (double)(t - 1) * (double)hist[t - 1];
+        double w1 = total - w0;
+        if (w0 == 0 || w1 == 0)
+            continue;
+        double d = sum0 / w0 - (sum - sum0) / w1;
+        double between = w0 * w1 * d * d;
+        if (between > best) {
+            best = between;
+            level = t;
+        }
+    }
+    /* a bimodal page has a flat optimum between its modes: take its middle, not its edge */
+    if (best > 0) {
+        int hi = level;
+        w0 = 0, sum0 = 0;
+        for (int t = 1; t < 256; t++) {
+            w0 += (double)hist[t - 1];
+            sum0 += (double)(t - 1) * (double)hist[t - 1];
+            double w1 = total - w0;
+            if (t <= level || w0 == 0 || w1 == 0)
+                continue;
+            double d = sum0 / w0 - (sum - sum0) / w1;
+            if (w0 * w1 * d * d < best * (1 - 1e-12))
+                break;
+            hi = t;
+        }
+        level = (level + hi) / 2;
+    }
+    return level;
+}
+
+int bl_classify(const uint64_t hist[256], double *mid_fraction)
+{
+    uint64_t total = 0, mid = 0;
+    for (int i = 0; i < 256; i++) {
+        total += hist[i];
+        if (i >= BL_MID_LO && i < BL_MID_HI)
+            mid += hist[i];
+    }
+    double f = total ? (double)mid / (double)total : 0.0;
+    if (mid_fraction)
+        *mid_fraction = f;
+    return f > BL_PHOTO_MID_FRACTION ? BL_ORDERED : BL_THRESHOLD;
+}
+
+static void threshold_rows(const uint8_t *grey, size_t gs, int width, int height, int level,
+                           uint8_t *flags, uint8_t *out, size_t stride)
+{
+    /* black when grey < level; level 0 is all white and 256 all black */
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = grey + (size_t)y * gs;
+        if (level > 255)
+            memset(flags, 1, (size_t)width);
+        else
+            for (int x = 0; x < width; x++)
+                flags[x] = row[x] < level;
+        bl_pack_row(flags, width, out + (size_t)y * stride);
+    }
+}
+
+static void ordered_rows(const uint8_t *grey, size_t gs, int width, int height, int matrix,
+                         uint8_t *flags, uint8_t *limits, uint8_t *out, size_t stride)
+{
+    const uint8_t *order = MATRICES[matrix].order;
+    int cols = MATRICES[matrix].cols, rows = MATRICES[matrix].rows, cells = cols * rows;
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = grey + (size_t)y * gs;
+        const uint8_t *m = order + (y % rows) * cols;
+        /* a pel is black when grey < 256 - (2 * order + 1) * 128 / cells: order 0 turns
+         * black first (at grey 254 for 64 cells), the last cell only at grey 0 */
+        if (y < rows)
+            for (int x = 0; x < width; x++)
+                limits[(size_t)y * width + x] =
+                    (uint8_t)(256 - (2 * m[x % cols] + 1) * 128 / cells);
+        const uint8_t *lim = limits + (size_t)(y % rows) * width;
+        for (int x = 0; x < width; x++)
+            flags[x] = row[x] < lim[x];
+        bl_pack_row(flags, width, out + (size_t)y * stride);
+    }
+}
+
+/* Floyd–Steinberg (7, 3, 5, 1 sixteenths), serpentine: even rows left to right, odd rows right
+ * to left. Errors are kept in sixteenths, so every bit of the error is passed on. */
+static void diffuse_rows(const uint8_t *grey, size_t gs, int width, int height, int level,
+                         uint8_t *flags, int32_t *err, uint8_t *out, size_t stride)
+{
+    int32_t *cur = err + 1, *next = err + (width + 2) + 1;  /* one guard cell each side */
+    memset(err, 0, 2 * (size_t)(width + 2) * sizeof *err);
+    int32_t limit = level * 16;
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = grey + (size_t)y * gs;
+        int step = (y & 1) ? -1 : 1;
+        int x = (y & 1) ? width - 1 : 0;
+        for (int n = 0; n < width; n++, x += step) {
+            int32_t v = row[x] * 16 + cur[x];
+            /* a guard against runaway error in pathological images (never reached by FS
+             * on ordinary pages): keeps the arithmetic far from overflow */
+            v = v < -16 * 1024 ? -16 * 1024 : v > 16 * 1280 ? 16 * 1280 : v;
+            int black = v < limit;
+            flags[x] = (uint8_t)black;
+            int32_t e = v - (black ? 0 : 255 * 16);
+            int32_t e7 = e * 7 / 16, e3 = e * 3 / 16, e5 = e * 5 / 16;
+            int32_t e1 = e - e7 - e3 - e5;
+            cur[x + step] += e7;
+            next[x - step] += e3;
+            next[x] += e5;
+            next[x + step] += e1;
+        }
+        bl_pack_row(flags, width, out + (size_t)y * stride);
+        int32_t *t = cur;
+        cur = next;
+        next = t;
+        memset(next - 1, 0, (size_t)(width + 2) * sizeof *next);
+    }
+}
+
+int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, int method,
+               int level, int matrix, uint8_t *out, bl_info *info)
+{
+    if (!grey || !out || width < 1 || width > BL_MAX_WIDTH || height < 0 ||
+        height > BL_MAX_HEIGHT || grey_stride < (size_t)width || method < BL_AUTO ||
+        method > BL_ORDERED || (level != BL_NO_LEVEL && (level < 0 || level > 256)) ||
+        matrix < 0 || matrix >= BL_MATRICES)
+        return BL_ERR_ARGS;
+    double mid = -1;
+    if (method == BL_AUTO || (method == BL_THRESHOLD && level == BL_NO_LEVEL)) {
+        uint64_t hist[256];
+        bl_histogram(grey, grey_stride, width, height, hist);
+        if (method == BL_AUTO)
+            method = bl_classify(hist, &mid);
+        if (method == BL_THRESHOLD && level == BL_NO_LEVEL)
+            level = bl_otsu(hist);
+    }
+    if (method == BL_DIFFUSION)  /* 0 and 256 would only push the error one way */
+        level = level == BL_NO_LEVEL ? 128 : level < 1 ? 1 : level > 255 ? 255 : level;
+    if (info) {
+        info->method = method;
+        info->level = method == BL_ORDERED ? -1 : level;
+        info->mid_fraction = mid;
+    }
+    size_t stride = (size_t)(width + 7) / 8;
+    uint8_t *flags = malloc((size_t)width);
+    if (!flags)
+        return BL_ERR_NOMEM;
+    int status = BL_OK;
+    if (method == BL_THRESHOLD) {
+        threshold_rows(grey, grey_stride, width, height, level, flags, out, stride);
+    } else if (method == BL_ORDERED) {
+        uint8_t *limits = malloc((size_t)MATRICES[matrix].rows * (size_t)width);
+        if (limits)
+            ordered_rows(grey, grey_stride, width, height, matrix, flags, limits, out, stride);
+        else
+            status = BL_ERR_NOMEM;
+        free(limits);
+    } else {
+        int32_t *err = malloc(2 * (size_t)(width + 2) * sizeof *err);
+        if (err)
+            diffuse_rows(grey, grey_stride, width, height, level, flags, err, out, stride);
+        else
+            status = BL_ERR_NOMEM;
+        free(err);
+    }
+    free(flags);
+    return status;
+}

@@ -1,0 +1,126 @@
+/* Thin CPython glue over _bilevel.c: argument checks, the output bytes, the GIL released. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "_bilevel.h"
+
+static PyObject *raise_args(const char *what)
+{
+    PyObject *errors = PyImport_ImportModule("faxpipe.errors");
+    if (!errors)
+        return NULL;
+    PyObject *cls = PyObject_GetAttrString(errors, "CodecError");
+    Py_DECREF(errors);
+    if (cls) {
+        PyErr_SetString(cls, what);
+        Py_DECREF(cls);
+    }
+    return NULL;
+}
+
+/* convert(grey, width, height, method, level, matrix) -> (rows, method_used, level_used,
+ * mid_fraction); grey is any buffer of at least width * height bytes, rows packed. */
+static PyObject *py_convert(PyObject *self, PyObject *args)
+{
+    Py_buffer grey;
+    int width, height, method, level, matrix;
+    if (!PyArg_ParseTuple(args, "y*iiiii", &grey, &width, &height, &method, &level, &matrix))
+        return NULL;
+    if (width < 1 || width > BL_MAX_WIDTH || height < 0 || height > BL_MAX_HEIGHT) {
+        PyBuffer_Release(&grey);
+        return raise_args("grey image geometry out of range");
+    }
+    if ((size_t)grey.len < (size_t)width * (size_t)height) {
+        PyBuffer_Release(&grey);
+        return raise_args("grey buffer is shorter than width * height bytes");
+    }
+    size_t stride = (size_t)(width + 7) / 8;
+    PyObject *rows = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)height));
+    if (!rows) {
+        PyBuffer_Release(&grey);
+        return NULL;
+    }
+    bl_info info;
+    int status;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(rows);
+    Py_BEGIN_ALLOW_THREADS
+    status = bl_convert(grey.buf, (size_t)width, width, height, method, level, matrix, out, &info);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&grey);
+    if (status != BL_OK) {
+        Py_DECREF(rows);
+        return status == BL_ERR_NOMEM ? PyErr_NoMemory()
+                                      : raise_args("bilevel method, level or matrix out of range");
+    }
+    return Py_BuildValue("(Niid)", rows, info.method, info.level, info.mid_fraction);
+}
+
+/* analyse(grey, width, height) -> (method, otsu_level, mid_fraction): what auto would do. */
+static PyObject *py_analyse(PyObject *self, PyObject *args)
+{
+    Py_buffer grey;
+    int width, height;
+    if (!PyArg_ParseTuple(args, "y*ii", &grey, &width, &height))
+        return NULL;
+    if (width < 1 || width > BL_MAX_WIDTH || height < 0 || height > BL_MAX_HEIGHT ||
+        (size_t)grey.len < (size_t)width * (size_t)height) {
+        PyBuffer_Release(&grey);
+        return raise_args("grey image geometry out of range or buffer too short");
+    }
+    uint64_t hist[256];
+    double mid;
+    int method, level;
+    Py_BEGIN_ALLOW_THREADS
+    bl_histogram(grey.buf, (size_t)width, width, height, hist);
+    method = bl_classify(hist, &mid);
+    level = bl_otsu(hist);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&grey);
+    return Py_BuildValue("(iid)", method, level, mid);
+}
+
+/* matrix(id) -> (order bytes, cols, rows): a matrix's black-first order, row-major. */
+static PyObject *py_matrix(PyObject *self, PyObject *args)
+{
+    int id, cols, rows;
+    if (!PyArg_ParseTuple(args, "i", &id))
+        return NULL;
+    const uint8_t *order = bl_matrix(id, &cols, &rows);
+    if (!order)
+        return raise_args("unknown dither matrix");
+    return Py_BuildValue("(y#ii)", (const char *)order, (Py_ssize_t)(cols * rows), cols, rows);
+}
+
+static PyMethodDef methods[] = {
+    {"convert", py_convert, METH_VARARGS,
+     "convert(grey, width, height, method, level, matrix) -> (rows, method, level, mid_fraction)"},
+    {"analyse", py_analyse, METH_VARARGS,
+     "analyse(grey, width, height) -> (method auto would use, Otsu level, mid-grey fraction)"},
+    {"matrix", py_matrix, METH_VARARGS, "matrix(id) -> (black-first order, cols, rows)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bilevel", "grey to bilevel core",
+                                    -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__bilevel(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "AUTO", BL_AUTO) < 0 ||
+        PyModule_AddIntConstant(m, "THRESHOLD", BL_THRESHOLD) < 0 ||
+        PyModule_AddIntConstant(m, "DIFFUSION", BL_DIFFUSION) < 0 ||
+        PyModule_AddIntConstant(m, "ORDERED", BL_ORDERED) < 0 ||
+        PyModule_AddIntConstant(m, "CLUSTER_8X8", BL_CLUSTER_8X8) < 0 ||
+        PyModule_AddIntConstant(m, "CLUSTER_8X4", BL_CLUSTER_8X4) < 0 ||
+        PyModule_AddIntConstant(m, "CLUSTER45_8X8", BL_CLUSTER45_8X8) < 0 ||
+        PyModule_AddIntConstant(m, "BAYER_8X8", BL_BAYER_8X8) < 0 ||
+        PyModule_AddIntConstant(m, "NO_LEVEL", BL_NO_LEVEL) < 0 ||
+        PyModule_AddIntConstant(m, "MID_LO", BL_MID_LO) < 0 ||
+        PyModule_AddIntConstant(m, "MID_HI", BL_MID_HI) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
