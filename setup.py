@@ -16,6 +16,13 @@ setup(
             depends=["faxpipe/codec/_t4.h"],
             extra_compile_args=extra,
             extra_link_args=["-fsanitize=address,undefined"] if os.environ.get("FAXPIPE_SANITIZE") else [],
-        )
+        ),
+        Extension(
+            "faxpipe.codec._bilevel",
+            sources=["faxpipe/codec/_bilevel.c", "faxpipe/codec/_bilevelmodule.c"],
+            depends=["faxpipe/codec/_bilevel.h"],
+            extra_compile_args=extra,
+            extra_link_args=["-fsanitize=address,undefined"] if os.environ.get("FAXPIPE_SANITIZE") else [],
+        ),
     ]
 )

@@ -163,17 +163,28 @@ int bl_classify(const uint64_t hist[256], double *mid_fraction)
     return f > BL_PHOTO_MID_FRACTION ? BL_ORDERED : BL_THRESHOLD;
 }
 
+void bl_analyse(const uint8_t *grey, size_t grey_stride, int width, int height, int *method,
+                int *level, double *mid_fraction)
+{
+    uint64_t hist[256];  /* every other row is plenty for these statistics, at half the cost */
+    int sample = height > 1 ? 2 : 1;
+    bl_histogram(grey, grey_stride * (size_t)sample, width, (height + sample - 1) / sample, hist);
+    *method = bl_classify(hist, mid_fraction);
+    *level = bl_otsu(hist);
+}
+
 static void threshold_rows(const uint8_t *grey, size_t gs, int width, int height, int level,
                            uint8_t *flags, uint8_t *out, size_t stride)
 {
     /* black when grey < level; level 0 is all white and 256 all black */
+    const uint8_t lvl = (uint8_t)(level > 255 ? 255 : level);
     for (int y = 0; y < height; y++) {
         const uint8_t *row = grey + (size_t)y * gs;
         if (level > 255)
             memset(flags, 1, (size_t)width);
         else
             for (int x = 0; x < width; x++)
-                flags[x] = row[x] < level;
+                flags[x] = row[x] < lvl;
         bl_pack_row(flags, width, out + (size_t)y * stride);
     }
 }
@@ -211,20 +222,21 @@ static void diffuse_rows(const uint8_t *grey, size_t gs, int width, int height, 
         const uint8_t *row = grey + (size_t)y * gs;
         int step = (y & 1) ? -1 : 1;
         int x = (y & 1) ? width - 1 : 0;
+        int32_t carry = 0;  /* the 7/16 share owed to the next pel, kept in a register */
         for (int n = 0; n < width; n++, x += step) {
-            int32_t v = row[x] * 16 + cur[x];
+            int32_t v = row[x] * 16 + cur[x] + carry;
             /* a guard against runaway error in pathological images (never reached by FS
              * on ordinary pages): keeps the arithmetic far from overflow */
             v = v < -16 * 1024 ? -16 * 1024 : v > 16 * 1280 ? 16 * 1280 : v;
             int black = v < limit;
             flags[x] = (uint8_t)black;
             int32_t e = v - (black ? 0 : 255 * 16);
-            int32_t e7 = e * 7 / 16, e3 = e * 3 / 16, e5 = e * 5 / 16;
-            int32_t e1 = e - e7 - e3 - e5;
-            cur[x + step] += e7;
+            /* floor division by 16 (arithmetic shift); the 1/16 share takes the remainder */
+            int32_t e7 = (e * 7) >> 4, e3 = (e * 3) >> 4, e5 = (e * 5) >> 4;
+            carry = e7;
             next[x - step] += e3;
             next[x] += e5;
-            next[x + step] += e1;
+            next[x + step] += e - e7 - e3 - e5;
         }
         bl_pack_row(flags, width, out + (size_t)y * stride);
         int32_t *t = cur;
@@ -244,12 +256,12 @@ int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, i
         return BL_ERR_ARGS;
     double mid = -1;
     if (method == BL_AUTO || (method == BL_THRESHOLD && level == BL_NO_LEVEL)) {
-        uint64_t hist[256];
-        bl_histogram(grey, grey_stride, width, height, hist);
+        int chosen, otsu;
+        bl_analyse(grey, grey_stride, width, height, &chosen, &otsu, &mid);
         if (method == BL_AUTO)
-            method = bl_classify(hist, &mid);
+            method = chosen;
         if (method == BL_THRESHOLD && level == BL_NO_LEVEL)
-            level = bl_otsu(hist);
+            level = otsu;
     }
     if (method == BL_DIFFUSION)  /* 0 and 256 would only push the error one way */
         level = level == BL_NO_LEVEL ? 128 : level < 1 ? 1 : level > 255 ? 255 : level;

@@ -47,6 +47,11 @@ int bl_otsu(const uint64_t hist[256]);
 /* BL_THRESHOLD (text / line art) or BL_ORDERED (photograph) from the share of mid-grey pels. */
 int bl_classify(const uint64_t hist[256], double *mid_fraction);
 
+/* What BL_AUTO decides for an image: the method (bl_classify), Otsu's level and the share of
+ * mid-grey pels, from a histogram of every other row. */
+void bl_analyse(const uint8_t *grey, size_t grey_stride, int width, int height, int *method,
+                int *level, double *mid_fraction);
+
 /* The matrix's cell size and its black-first order (cols * rows entries, row-major), or NULL. */
 const uint8_t *bl_matrix(int matrix, int *cols, int *rows);
 

@@ -67,13 +67,10 @@ static PyObject *py_analyse(PyObject *self, PyObject *args)
         PyBuffer_Release(&grey);
         return raise_args("grey image geometry out of range or buffer too short");
     }
-    uint64_t hist[256];
     double mid;
     int method, level;
     Py_BEGIN_ALLOW_THREADS
-    bl_histogram(grey.buf, (size_t)width, width, height, hist);
-    method = bl_classify(hist, &mid);
-    level = bl_otsu(hist);
+    bl_analyse(grey.buf, (size_t)width, width, height, &method, &level, &mid);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&grey);
     return Py_BuildValue("(iid)", method, level, mid);
