@@ -1,0 +1,219 @@
+"""faxpipe.bilevel and its C core: exact against numpy references, halftones keep the mean,
+auto tells text from photographs, padding bits stay zero, bad arguments are CodecErrors."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faxpipe import CodecError, Page, bilevel
+from faxpipe.codec import _bilevel
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import greypages  # noqa: E402
+
+WIDTHS = (1, 7, 8, 9, 13, 63, 64, 65, 1727, 1728)
+
+
+def grey_image(width: int, height: int, seed: int = 0) -> tuple[Image.Image, np.ndarray]:
+    a = np.random.default_rng(seed).integers(0, 256, (height, width), dtype=np.uint8)
+    return Image.fromarray(a, "L"), a
+
+
+def packed(black: np.ndarray) -> bytes:
+    """numpy's packing of a boolean array (1 = black), MSB-first, rows padded with zeros."""
+    return np.packbits(black.astype(np.uint8), axis=1, bitorder="big").tobytes()
+
+
+def unpack(page: Page) -> np.ndarray:
+    rows = np.frombuffer(page.data, np.uint8).reshape(page.height, page.stride)
+    return np.unpackbits(rows, axis=1)[:, :page.width].astype(bool)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("level", (0, 1, 100, 128, 200, 255, 256))
+def test_threshold_is_exact(width, level):
+    image, a = grey_image(width, 37, seed=width + level)
+    page = bilevel.to_page(image, method="threshold", level=level)
+    assert page.data == packed(a < level)
+    assert (page.width, page.height) == (width, 37)
+
+
+def test_threshold_without_level_uses_otsu():
+    image = greypages.text(600)
+    level = bilevel.analyse(image).level
+    assert 60 < level < 200
+    page = bilevel.to_page(image, method="threshold")
+    assert page.data == packed(np.asarray(image) < level)
+
+
+def test_otsu_separates_two_modes():
+    a = np.where(np.random.default_rng(1).random((50, 300)) < 0.3, 40, 220).astype(np.uint8)
+    level = bilevel.analyse(Image.fromarray(a, "L")).level
+    assert 40 < level <= 220
+    assert abs(level - 130) <= 2  # the middle of the flat optimum, not its edge
+
+
+@pytest.mark.parametrize("grey", (0, 16, 64, 100, 128, 170, 230, 255))
+def test_diffusion_keeps_the_mean(grey):
+    image = Image.new("L", (401, 300), grey)
+    black = unpack(bilevel.to_page(image, method="diffusion")).mean()
+    assert abs(black - (1 - grey / 255)) < 0.01
+
+
+def test_diffusion_keeps_the_mean_of_a_photo_locally():
+    image = greypages.photo(512, 512)
+    a = np.asarray(image, dtype=np.float64)
+    black = unpack(bilevel.to_page(image, method="diffusion")).astype(np.float64)
+    assert abs(black.mean() - (1 - a.mean() / 255)) < 0.005
+    # 32×32 blocks: each keeps its own mean grey within a few percent
+    blocks = lambda m: m.reshape(16, 32, 16, 32).mean(axis=(1, 3))  # noqa: E731
+    assert np.abs(blocks(black) - (1 - blocks(a) / 255)).max() < 0.06
+
+
+def test_diffusion_is_serpentine_floyd_steinberg():
+    """Against a plain Python reference of the same integer arithmetic on a small image."""
+    image, a = grey_image(23, 11, seed=3)
+    want = np.zeros(a.shape, bool)
+    cur, nxt = [0] * 25, [0] * 25  # errors in sixteenths, one guard cell each side
+    for y in range(a.shape[0]):
+        step = -1 if y & 1 else 1
+        xs = range(22, -1, -1) if y & 1 else range(23)
+        carry = 0
+        for x in xs:
+            v = int(a[y, x]) * 16 + cur[x + 1] + carry
+            v = min(max(v, -16 * 1024), 16 * 1280)
+            want[y, x] = v < 128 * 16
+            e = v - (0 if want[y, x] else 255 * 16)
+            e7, e3, e5 = (e * 7) >> 4, (e * 3) >> 4, (e * 5) >> 4
+            carry = e7
+            nxt[x + 1 - step] += e3
+            nxt[x + 1] += e5
+            nxt[x + 1 + step] += e - e7 - e3 - e5
+        cur, nxt = nxt, [0] * 25
+    assert bilevel.to_page(image, method="diffusion").data == packed(want)
+
+
+@pytest.mark.parametrize("matrix", bilevel.MATRICES)
+@pytest.mark.parametrize("yres", (98.0, 196.0))
+@pytest.mark.parametrize("width", (1, 9, 100, 1728))
+def test_ordered_equals_numpy_reference(matrix, yres, width):
+    image, a = grey_image(width, 45, seed=width)
+    t = np.array(bilevel.matrix_thresholds(matrix, yres), dtype=np.int32)
+    tiled = np.tile(t, (45 // t.shape[0] + 1, width // t.shape[1] + 1))[:45, :width]
+    page = bilevel.to_page(image, 204, yres, method="ordered", matrix=matrix)
+    assert page.data == packed(a < tiled)
+
+
+@pytest.mark.parametrize("matrix", bilevel.MATRICES)
+def test_matrices_cover_every_grey_evenly(matrix):
+    t = np.array(bilevel.matrix_thresholds(matrix)).ravel()
+    cells = t.size
+    assert sorted(t) == [256 - (2 * k + 1) * 128 // cells for k in reversed(range(cells))]
+    for grey in (0, 255, 64, 128, 191):  # a flat grey gives the black share it should
+        assert abs((grey < t).mean() - (1 - grey / 255)) <= 1 / cells + 1e-9
+
+
+def test_cluster_matrix_grows_one_dot():
+    """Clustered dot: at every grey level the black pels of a cell touch each other."""
+    t = np.array(bilevel.matrix_thresholds("cluster"))
+    tiled = np.tile(t, (3, 3))
+    for grey in range(2, 250, 8):
+        black = tiled < grey  # the complement is as good a test: both grow as one blob
+        ys, xs = np.nonzero(black)
+        neighbours = sum(1 for y, x in zip(ys, xs)
+                         if any(black[(y + dy) % 24, (x + dx) % 24]
+                                for dy, dx in ((0, 1), (1, 0), (0, -1), (-1, 0))))
+        assert neighbours >= len(ys) - 4, grey
+
+
+def test_auto_picks_threshold_for_text_and_a_halftone_for_a_photo():
+    text, photo = greypages.text(1143), greypages.photo(1143)
+    assert bilevel.analyse(text).method == "threshold"
+    assert bilevel.analyse(photo).method in ("ordered", "diffusion")
+    assert bilevel.to_page(text, 204, 98) == bilevel.to_page(text, 204, 98, method="threshold")
+    assert bilevel.to_page(photo, 204, 98) == bilevel.to_page(photo, 204, 98, method="ordered")
+
+
+def test_auto_on_white_and_black_pages():
+    for grey, fraction in ((255, 0.0), (0, 1.0)):
+        page = bilevel.to_page(Image.new("L", (1728, 50), grey))
+        assert page.black_fraction() == fraction
+
+
+@pytest.mark.parametrize("method", list(bilevel.METHODS))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_padding_bits_are_zero_from_c(method, width):
+    """Straight from the C core (Page would clear them and hide a bug)."""
+    a = np.zeros((5, width), np.uint8)  # all black: every pel bit set
+    rows, *_ = _bilevel.convert(a.tobytes(), width, 5, bilevel.METHODS[method], _bilevel.NO_LEVEL, 0)
+    stride = (width + 7) // 8
+    assert len(rows) == 5 * stride
+    if width % 8:
+        mask = 0xFF >> (width % 8)
+        assert all(rows[y * stride + stride - 1] & mask == 0 for y in range(5))
+    assert np.unpackbits(np.frombuffer(rows, np.uint8)).sum() == 5 * width
+
+
+def test_first_pel_is_the_msb():
+    a = np.full((1, 16), 255, np.uint8)
+    a[0, 0] = a[0, 9] = 0
+    assert bilevel.to_page(Image.fromarray(a, "L"), method="threshold", level=128).data == b"\x80\x40"
+
+
+def test_page_carries_resolution_and_other_modes_are_converted():
+    rgb = Image.new("RGB", (20, 10), (0, 0, 0))
+    page = bilevel.to_page(rgb, 204, 98, method="threshold", level=128)
+    assert (page.xres, page.yres, page.black_fraction()) == (204.0, 98.0, 1.0)
+
+
+def test_empty_page():
+    page = bilevel.to_page(Image.new("L", (1728, 0)), method="diffusion")
+    assert (page.width, page.height, page.data) == (1728, 0, b"")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"method": "sharpen"}, {"method": None}, {"level": -1}, {"level": 257}, {"level": 12.5},
+    {"level": "128"}, {"matrix": "stochastic"}, {"xres": 0}, {"yres": -98},
+])
+def test_bad_arguments_are_codec_errors(kwargs):
+    with pytest.raises(CodecError):
+        bilevel.to_page(Image.new("L", (8, 8), 128), **{"method": "ordered", **kwargs})
+
+
+def test_not_an_image_is_a_codec_error():
+    for thing in (b"\x00" * 64, None, np.zeros((8, 8), np.uint8)):
+        with pytest.raises(CodecError):
+            bilevel.to_page(thing)
+        with pytest.raises(CodecError):
+            bilevel.analyse(thing)
+
+
+def test_too_wide_is_a_codec_error():
+    with pytest.raises(CodecError):
+        bilevel.to_page(Image.new("L", (16385, 1)))
+
+
+@pytest.mark.parametrize("args", [
+    (b"\x00" * 8, 0, 1, 1, 128, 0), (b"\x00" * 8, 16385, 1, 1, 128, 0),
+    (b"\x00" * 8, 8, -1, 1, 128, 0), (b"\x00" * 8, 8, 65537, 1, 128, 0),
+    (b"\x00" * 7, 8, 1, 1, 128, 0), (b"\x00" * 8, 8, 1, 4, 128, 0), (b"\x00" * 8, 8, 1, -1, 128, 0),
+    (b"\x00" * 8, 8, 1, 1, 257, 0), (b"\x00" * 8, 8, 1, 1, -2, 0), (b"\x00" * 8, 8, 1, 3, 128, 4),
+    (b"\x00" * 8, 8, 1, 3, 128, -1),
+])
+def test_c_core_refuses_bad_arguments(args):
+    with pytest.raises(CodecError):
+        _bilevel.convert(*args)
+
+
+def test_c_core_bad_matrix_and_analyse():
+    with pytest.raises(CodecError):
+        _bilevel.matrix(4)
+    with pytest.raises(CodecError):
+        _bilevel.analyse(b"\x00" * 3, 2, 2)
+    with pytest.raises(TypeError):
+        _bilevel.convert("not bytes", 8, 1, 1, 128, 0)
