@@ -520,7 +520,6 @@ typedef struct {
     const uint8_t *p, *end, *start;
     uint64_t acc;     /* next bits, left-aligned; bits past `n` are zero */
     int n;            /* valid bits in acc; negative once the reader ran past the data */
-    int lsb_first;
 } bit_reader;
 
 /* Bits consumed so far. */
@@ -532,8 +531,6 @@ static inline void br_refill(bit_reader *b)
         return;
     if (b->end - b->p >= 8) {
         uint64_t v = load_be64(b->p);
-        if (b->lsb_first)
-            v = reverse_in_bytes(v);
         int bytes = (63 - b->n) >> 3;
         int keep = b->n + 8 * bytes;
         b->acc = (b->acc | (v >> b->n)) & ~(~0ULL >> keep);
@@ -541,7 +538,7 @@ static inline void br_refill(bit_reader *b)
         b->n = keep;
     } else {
         while (b->n <= 56 && b->p < b->end) {
-            uint64_t byte = b->lsb_first ? reverse_bits[*b->p] : *b->p;
+            uint64_t byte = *b->p;
             b->acc |= byte << (56 - b->n);
             b->p++;
             b->n += 8;
@@ -623,14 +620,12 @@ static inline int read_run(bit_reader *b, int color, int limit)
     for (;;) {
         br_refill(b);
         t4_entry e = color ? dec_black[br_peek(b, BLACK_BITS)] : dec_white[br_peek(b, WHITE_BITS)];
-        if (e.run < 0)
-            return -1;
-        br_skip(b, e.len);
+        br_skip(b, e.len);   /* invalid entries have length 0 */
         total += e.run;
-        if (total > limit)
+        if ((unsigned)e.run < 64)   /* a terminating code ends the run */
+            return total <= limit ? total : -1;
+        if (e.run < 0 || total > limit)
             return -1;
-        if (e.run < 64)
-            return total;
     }
 }
 
@@ -791,7 +786,19 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     int32_t *cur = (int32_t *)(marks + words) + 1, *ref = cur + cap + 4;
     cur[-1] = ref[-1] = -1;   /* guards below every a0 (decode_2d) */
     ref[0] = ref[1] = ref[2] = width;
-    bit_reader b = {data, data + len, data, 0, 0, opt->lsb_first};
+    /* LSB-first streams are mirrored once up front, so the reader has one bit order. */
+    uint8_t *mirrored = NULL;
+    if (opt->lsb_first && len) {
+        mirrored = malloc(len);
+        if (!mirrored) {
+            free(marks);
+            return T4_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < len; i++)
+            mirrored[i] = reverse_bits[data[i]];
+        data = mirrored;
+    }
+    bit_reader b = {data, data + len, data, 0, 0};
     int mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
     int seen_eol = 0, ref_lost = 0;
 
@@ -866,6 +873,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         }
     }
     free(marks);
+    free(mirrored);
     res->rows = rows;
     res->trailing_bad = s.consecutive;
     size_t used = (br_pos(&b) + 7) / 8;
