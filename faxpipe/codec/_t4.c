@@ -42,6 +42,13 @@ static t4_mode dec_mode[1 << MODE_BITS];
  * commonest 2-D codes (T.4 Table 4: V0 is 1 bit, VR1 / VL1 3 bits) need one look-up between
  * them; count 0 when the next code is not a vertical one. */
 #define VRUN_BITS 11
+
+/* A terminating code of one colour followed by one of the other, both whole within the next
+ * PAIR_BITS bits (short runs: halftones, small type); len 0 when they are not. [0] is white
+ * then black, [1] black then white. */
+#define PAIR_BITS 12
+typedef struct { uint8_t first, second, len; } t4_pair;
+static t4_pair dec_pair[2][1 << PAIR_BITS];
 typedef struct { uint8_t count; uint8_t len[4]; int8_t delta[4]; } t4_vrun;
 static t4_vrun dec_vrun[1 << VRUN_BITS];
 
@@ -117,6 +124,18 @@ static void build_tables(void)
     fill_mode("0000011", MODE_V, 3);
     fill_mode("0000010", MODE_V, -3);
     fill_mode("0000001", MODE_EXT, 0);
+    for (int color = 0; color < 2; color++)
+        for (unsigned i = 0; i < (1u << PAIR_BITS); i++) {
+            t4_entry one = color ? dec_black[i << (BLACK_BITS - PAIR_BITS)] : dec_white[i >> (PAIR_BITS - WHITE_BITS)];
+            t4_pair pair = {0, 0, 0};
+            if (one.run >= 0 && one.run < 64 && one.len < PAIR_BITS) {
+                unsigned rest = (i << one.len) & ((1u << PAIR_BITS) - 1);
+                t4_entry two = color ? dec_white[rest >> (PAIR_BITS - WHITE_BITS)] : dec_black[rest << (BLACK_BITS - PAIR_BITS)];
+                if (two.run >= 0 && two.run < 64 && one.len + two.len <= PAIR_BITS)
+                    pair = (t4_pair){(uint8_t)one.run, (uint8_t)two.run, (uint8_t)(one.len + two.len)};
+            }
+            dec_pair[color][i] = pair;
+        }
     for (int i = 0; i < (1 << VRUN_BITS); i++) {
         t4_vrun v = {0};
         for (int pos = 0; v.count < 4;) {
@@ -645,6 +664,16 @@ static int decode_1d(bit_reader *bp, int32_t *cur, int width)
     bit_reader local = *bp, *b = &local;   /* keeps the reader in registers */
     int a0 = 0, n = 0;
     for (;;) {
+        br_refill(b);
+        t4_pair pair = dec_pair[0][br_peek(b, PAIR_BITS)];
+        if (pair.len && a0 + pair.first + pair.second < width) {   /* both runs in this row */
+            br_skip(b, pair.len);
+            a0 += pair.first;
+            push_change(cur, &n, a0, pair.first);
+            a0 += pair.second;
+            push_change(cur, &n, a0, pair.second);
+            continue;
+        }
         int run = read_run(b, 0, width - a0);
         if (run < 0)
             break;
@@ -693,13 +722,23 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
         br_skip(b, m.len);
         if (m.mode == MODE_H) {
-            int start = a0 < 0 ? 0 : a0;
+            int start = a0 < 0 ? 0 : a0, r1, r2;
             only_v0 = 0;
-            int r1 = read_run(b, color, width - start);
-            if (r1 < 0)
-                goto fail;
-            int r2 = read_run(b, color ^ 1, width - start - r1);
-            if (r2 < 0 || start + r1 + r2 <= a0)
+            br_refill(b);
+            t4_pair pair = dec_pair[color][br_peek(b, PAIR_BITS)];
+            if (pair.len && start + pair.first + pair.second <= width) {
+                br_skip(b, pair.len);
+                r1 = pair.first;
+                r2 = pair.second;
+            } else {
+                r1 = read_run(b, color, width - start);
+                if (r1 < 0)
+                    goto fail;
+                r2 = read_run(b, color ^ 1, width - start - r1);
+                if (r2 < 0)
+                    goto fail;
+            }
+            if (start + r1 + r2 <= a0)
                 goto fail;
             push_change(cur, &n, start + r1, r1);
             push_change(cur, &n, start + r1 + r2, r2);
