@@ -74,6 +74,11 @@ class Link:
         self.cut_after: tuple[str, str] | None = None    # (sender name, FCF name): line dies after it
         self.page_sends: dict[int, int] = {}
         self.time_limit = 20 * 60_000
+        self.watches: list[list] = []  # [side name, State, fn(link, side), fired]
+
+    def watch(self, side_name: str, state, fn) -> None:
+        """Call ``fn(link, side)`` the first time that side's engine enters ``state``."""
+        self.watches.append([side_name, state, fn, False])
 
     # -- plumbing ---------------------------------------------------------------------------------
     def other(self, side: Side) -> Side:
@@ -91,6 +96,10 @@ class Link:
         if actions:
             side.listening = None
             side.queue.extend(actions)
+        for w in self.watches:
+            if not w[3] and w[0] == side.name and side.engine.state is w[1]:
+                w[3] = True
+                w[2](self, side)
 
     def pages_flat(self):
         flat = []
