@@ -6,7 +6,10 @@ The work is done in C (``faxpipe.codec._bilevel``) with the GIL released.
 
 Methods:
 
-* ``threshold`` — black where grey < ``level``; without a level, Otsu's level of the page.
+* ``threshold`` — black where grey < ``level``; without a level, the text level: two fifths of
+  the way from Otsu's level to the paper's mean grey, which keeps anti-aliased strokes whole
+  (OCR accuracy at standard resolution rises from 97 % to 99 % on 8 pt text against Otsu's
+  own level; tests/test_legibility.py).
 * ``diffusion`` — Floyd–Steinberg error diffusion, serpentine (``level`` default 128).
 * ``ordered`` — ordered dither with ``matrix``: ``cluster`` (clustered dot, 0°, 25 lpi at
   204 dpi; a half-height cell at standard resolution so the dot stays round on paper — the one
@@ -34,10 +37,12 @@ __all__ = ["to_page", "analyse", "matrix_thresholds", "Analysis", "METHODS", "MA
 
 @dataclass(frozen=True)
 class Analysis:
-    """What ``auto`` sees on a page: the method it picks, Otsu's level, the mid-grey share."""
+    """What ``auto`` sees on a page: the method it picks, the threshold a text page gets
+    (``level``), Otsu's level, and the share of mid-grey pels."""
 
     method: str
     level: int
+    otsu: int
     mid_fraction: float
 
 
@@ -82,8 +87,8 @@ def to_page(grey, xres: float = 204.0, yres: float = 196.0, method: str = "auto"
 def analyse(grey) -> Analysis:
     """What ``method="auto"`` would do with this image, and why."""
     grey, width, height = _grey(grey)
-    method, level, mid = _bilevel.analyse(grey.tobytes(), width, height)
-    return Analysis(_NAMES[method], level, mid)
+    method, level, otsu, mid = _bilevel.analyse(grey.tobytes(), width, height)
+    return Analysis(_NAMES[method], level, otsu, mid)
 
 
 def matrix_thresholds(matrix: str = "cluster", yres: float = 196.0) -> list[list[int]]:

@@ -43,19 +43,21 @@ def test_threshold_is_exact(width, level):
     assert (page.width, page.height) == (width, 37)
 
 
-def test_threshold_without_level_uses_otsu():
+def test_threshold_without_level_uses_the_text_level():
     image = greypages.text(600)
-    level = bilevel.analyse(image).level
-    assert 60 < level < 200
+    seen = bilevel.analyse(image)
+    level = seen.level
+    assert 60 < seen.otsu < level < 255
     page = bilevel.to_page(image, method="threshold")
     assert page.data == packed(np.asarray(image) < level)
 
 
 def test_otsu_separates_two_modes():
     a = np.where(np.random.default_rng(1).random((50, 300)) < 0.3, 40, 220).astype(np.uint8)
-    level = bilevel.analyse(Image.fromarray(a, "L")).level
-    assert 40 < level <= 220
-    assert abs(level - 130) <= 2  # the middle of the flat optimum, not its edge
+    seen = bilevel.analyse(Image.fromarray(a, "L"))
+    assert abs(seen.otsu - 130) <= 2  # the middle of the flat optimum, not its edge
+    assert seen.level == seen.otsu + 2 * (220 - seen.otsu) // 5  # towards the paper
+    assert bilevel.to_page(Image.fromarray(a, "L"), method="threshold").data == packed(a < seen.level)
 
 
 @pytest.mark.parametrize("grey", (0, 16, 64, 100, 128, 170, 230, 255))

@@ -24,7 +24,7 @@ enum bl_matrix {
 
 #define BL_MAX_WIDTH 16384
 #define BL_MAX_HEIGHT 65536
-#define BL_NO_LEVEL (-1)   /* threshold: Otsu's level; diffusion: 128 */
+#define BL_NO_LEVEL (-1)   /* threshold: the text level (bl_text_level); diffusion: 128 */
 
 /* What `auto` looked at and chose. */
 typedef struct {
@@ -47,16 +47,20 @@ int bl_otsu(const uint64_t hist[256]);
 /* BL_THRESHOLD (text / line art) or BL_ORDERED (photograph) from the share of mid-grey pels. */
 int bl_classify(const uint64_t hist[256], double *mid_fraction);
 
-/* What BL_AUTO decides for an image: the method (bl_classify), Otsu's level and the share of
- * mid-grey pels, from a histogram of every other row. */
+/* The threshold for text: between Otsu's level and the paper's mean grey, nearer Otsu. */
+int bl_text_level(const uint64_t hist[256], int otsu);
+
+/* What BL_AUTO decides for an image: the method (bl_classify), Otsu's level, the text level
+ * used by a threshold without a level, and the share of mid-grey pels, from a histogram of
+ * every other row. */
 void bl_analyse(const uint8_t *grey, size_t grey_stride, int width, int height, int *method,
-                int *level, double *mid_fraction);
+                int *otsu, int *level, double *mid_fraction);
 
 /* The matrix's cell size and its black-first order (cols * rows entries, row-major), or NULL. */
 const uint8_t *bl_matrix(int matrix, int *cols, int *rows);
 
 /* Convert. `out` holds height * ((width + 7) / 8) bytes. `level` is 0..256 or BL_NO_LEVEL
- * (a pel is black when grey < level); `matrix` is used by BL_ORDERED (and BL_AUTO on photos).
+ * (a pel is black when grey < level; without one, threshold uses bl_text_level); `matrix` is used by BL_ORDERED (and BL_AUTO on photos).
  * Returns BL_OK, BL_ERR_ARGS or BL_ERR_NOMEM; `info` may be NULL. */
 int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, int method,
                int level, int matrix, uint8_t *out, bl_info *info);

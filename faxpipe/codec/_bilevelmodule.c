@@ -55,7 +55,8 @@ static PyObject *py_convert(PyObject *self, PyObject *args)
     return Py_BuildValue("(Niid)", rows, info.method, info.level, info.mid_fraction);
 }
 
-/* analyse(grey, width, height) -> (method, otsu_level, mid_fraction): what auto would do. */
+/* analyse(grey, width, height) -> (method, text_level, otsu_level, mid_fraction): what auto
+ * would do. */
 static PyObject *py_analyse(PyObject *self, PyObject *args)
 {
     Py_buffer grey;
@@ -68,12 +69,12 @@ static PyObject *py_analyse(PyObject *self, PyObject *args)
         return raise_args("grey image geometry out of range or buffer too short");
     }
     double mid;
-    int method, level;
+    int method, otsu, level;
     Py_BEGIN_ALLOW_THREADS
-    bl_analyse(grey.buf, (size_t)width, width, height, &method, &level, &mid);
+    bl_analyse(grey.buf, (size_t)width, width, height, &method, &otsu, &level, &mid);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&grey);
-    return Py_BuildValue("(iid)", method, level, mid);
+    return Py_BuildValue("(iiid)", method, level, otsu, mid);
 }
 
 /* matrix(id) -> (order bytes, cols, rows): a matrix's black-first order, row-major. */
@@ -92,7 +93,7 @@ static PyMethodDef methods[] = {
     {"convert", py_convert, METH_VARARGS,
      "convert(grey, width, height, method, level, matrix) -> (rows, method, level, mid_fraction)"},
     {"analyse", py_analyse, METH_VARARGS,
-     "analyse(grey, width, height) -> (method auto would use, Otsu level, mid-grey fraction)"},
+     "analyse(grey, width, height) -> (method auto would use, text level, Otsu level, mid-grey fraction)"},
     {"matrix", py_matrix, METH_VARARGS, "matrix(id) -> (black-first order, cols, rows)"},
     {NULL, NULL, 0, NULL},
 };
