@@ -1,0 +1,119 @@
+"""Plain text to grey pages, as a line printer would print it: a monospace font (DejaVu Sans
+Mono) on a grid of 80 columns × 66 lines (10 characters per inch, 6 lines per inch, the US
+Letter page of ECMA-48 / teletype practice), tabs every 8 columns, form feed (U+000C) starting
+a page, long lines wrapped. Characters the font lacks come from a system font that has them."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterator
+
+from PIL import Image, ImageDraw
+
+from ..errors import DocumentError
+from . import encoding, fonts
+from .geometry import Target, fit_image
+
+COLUMNS, LINES, TAB = 80, 66, 8
+DPI = 204                       # the grid is drawn at the fax's horizontal density, square
+CELL_W, LINE_H = 20, 33         # pixels at 204 dpi: 10.2 characters per inch, 6.2 lines per inch
+FONT_PX = 33                    # DejaVu Sans Mono advances 0.602 em: 19.9 px
+PAGE_W, PAGE_H = 1728, LINE_H * (LINES + 2)
+LEFT = (PAGE_W - COLUMNS * CELL_W) // 2
+_DROP = {"\x1a", "\x1b", "\ufeff"}  # DOS end-of-file, escape, stray BOM
+
+
+@dataclass(frozen=True)
+class Layout:
+    pages: list[list[str]]       # lines of every page
+    fallback: dict               # character -> fonts.FontFile for those the main font lacks
+    encoding: str
+
+
+def width(c: str) -> int:
+    """Grid cells a character takes: 0 for combining marks, 2 for East Asian wide ones."""
+    if unicodedata.combining(c):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+
+def layout(data: bytes, name: str) -> Layout:
+    """Decode and break into pages of lines; refuse characters no installed font can draw."""
+    decoded = encoding.decode(data)
+    if decoded is None:
+        raise DocumentError(f"{name}: not plain text (binary control bytes or an unknown encoding)")
+    text, enc = decoded
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(c for c in text if c not in _DROP and unicodedata.category(c) != "Cf")
+    pages = []
+    for chunk in text.split("\f"):
+        lines = [piece for line in chunk.split("\n") for piece in _wrap(line.expandtabs(TAB))]
+        if chunk.endswith("\n"):
+            lines.pop()  # the newline ends the last line; it does not start another
+        pages.extend(lines[i:i + LINES] for i in range(0, max(len(lines), 1), LINES))
+    while pages and not any(line.strip() for line in pages[-1]):
+        pages.pop()  # trailing form feeds and blank lines make no page
+    if not any(line.strip() for page in pages for line in page):
+        pages = []
+    used = {c for page in pages for line in page for c in line if not c.isspace()}
+    return Layout(pages, fonts.fallback_for(used, name), enc)
+
+
+def _wrap(line: str) -> list[str]:
+    """Cut a line into pieces of at most COLUMNS cells."""
+    pieces, piece, cells = [], "", 0
+    for c in line:
+        w = width(c)
+        if cells + w > COLUMNS:
+            pieces.append(piece)
+            piece, cells = "", 0
+        piece, cells = piece + c, cells + w
+    pieces.append(piece)
+    return pieces
+
+
+def render(lines: list[str], fallback: dict) -> Image.Image:
+    """One page of text as a grey image at 204 dpi with square pixels."""
+    page = Image.new("L", (PAGE_W, PAGE_H), 255)
+    ink = ImageDraw.Draw(page)
+    main = fonts.mono()
+    face = fonts.truetype(main.path, main.index, FONT_PX)
+    for n, line in enumerate(lines):
+        baseline = LINE_H * (n + 1) + round(FONT_PX * 0.76)
+        col, run, run_col = 0, "", 0
+        for c in line:
+            font = fallback.get(c)
+            if font is None and width(c) == 1:
+                if not run:
+                    run_col = col
+                run += c
+                col += 1
+                continue
+            if run.strip():
+                _run(ink, run, run_col, baseline, face)
+            run = ""
+            if font is None:
+                font = main
+            w = width(c)
+            if not c.isspace():
+                other = fonts.truetype(font.path, font.index, FONT_PX)
+                x = LEFT + col * CELL_W + (max(w, 1) * CELL_W) / 2
+                anchor = "ms"
+                if w == 0:  # a combining mark the grid gives no cell: over the previous one
+                    x -= CELL_W
+                ink.text((x, baseline), c, font=other, fill=0, anchor=anchor)
+            col += w
+        if run.strip():
+            _run(ink, run, run_col, baseline, face)
+    return page
+
+
+def _run(ink, run: str, col: int, baseline: int, face) -> None:
+    ink.text((LEFT + col * CELL_W, baseline), run, font=face, fill=0, anchor="ls")
+
+
+def pages(lay: Layout, target: Target) -> Iterator[Image.Image]:
+    """Grey fax pages of a laid-out text, one at a time."""
+    for lines in lay.pages:
+        yield fit_image(target, render(lines, lay.fallback), DPI, DPI)
