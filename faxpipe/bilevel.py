@@ -56,38 +56,56 @@ def _matrix_id(matrix: str, yres: float) -> int:
     raise CodecError(f"unknown dither matrix {matrix!r}: use {', '.join(MATRICES)}")
 
 
-def _grey(grey):
-    """The image as mode "L" and its size; anything that is not a Pillow image is refused."""
-    if not hasattr(grey, "mode") or not hasattr(grey, "tobytes"):
-        raise CodecError(f"expected a Pillow image, not {type(grey).__name__}")
-    if grey.mode != "L":
-        grey = grey.convert("L")
-    width, height = grey.size
+def _grey(grey, size=None, stride=None):
+    """(buffer, width, height, stride) for a Pillow image (converted to "L" if need be) or,
+    with ``size``, a buffer of 8-bit rows (e.g. a PDFium greyscale bitmap: no copy)."""
+    if size is None:
+        if not hasattr(grey, "mode") or not hasattr(grey, "tobytes"):
+            raise CodecError(f"expected a Pillow image (or a buffer and its size), not {type(grey).__name__}")
+        if grey.mode != "L":
+            grey = grey.convert("L")
+        width, height = grey.size
+        check_geometry(width, height)
+        return grey.tobytes(), width, height, width
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise CodecError(f"size must be (width, height), not {size!r}") from None
     check_geometry(width, height)
-    return grey, width, height
+    if isinstance(grey, str) or not hasattr(grey, "__buffer__") and not isinstance(grey, (bytes, bytearray, memoryview)):
+        try:
+            memoryview(grey)
+        except TypeError:
+            raise CodecError(f"expected a buffer of grey rows, not {type(grey).__name__}") from None
+    stride = width if stride is None else stride
+    if not isinstance(stride, int) or stride < width:
+        raise CodecError(f"stride must be an integer ≥ the width {width}, not {stride!r}")
+    return grey, width, height, stride
 
 
 def to_page(grey, xres: float = 204.0, yres: float = 196.0, method: str = "auto",
-            level: int | None = None, *, matrix: str = "cluster") -> Page:
-    """A bilevel page from a Pillow "L" image (other modes are converted to "L" first)."""
+            level: int | None = None, *, matrix: str = "cluster", size: tuple[int, int] | None = None,
+            stride: int | None = None) -> Page:
+    """A bilevel page from a Pillow "L" image (other modes are converted to "L" first), or
+    from any buffer of 8-bit grey rows given its ``size`` (and ``stride``, default the width)."""
     if method not in METHODS:
         raise CodecError(f"unknown bilevel method {method!r}: use {', '.join(METHODS)}")
     if level is not None and (not isinstance(level, int) or not 0 <= level <= 256):
         raise CodecError(f"threshold level must be an integer 0..256, not {level!r}")
     if not (0 < float(xres) <= 10000 and 0 < float(yres) <= 10000):
         raise CodecError(f"resolution {xres}×{yres} dpi is out of range")
-    grey, width, height = _grey(grey)
+    buffer, width, height, stride = _grey(grey, size, stride)
     rows, _, _, _ = _bilevel.convert(
-        grey.tobytes(), width, height, METHODS[method],
-        _bilevel.NO_LEVEL if level is None else level, _matrix_id(matrix, float(yres)),
+        buffer, width, height, METHODS[method],
+        _bilevel.NO_LEVEL if level is None else level, _matrix_id(matrix, float(yres)), stride,
     )
     return Page(width, height, rows, float(xres), float(yres))
 
 
 def analyse(grey) -> Analysis:
     """What ``method="auto"`` would do with this image, and why."""
-    grey, width, height = _grey(grey)
-    method, level, otsu, mid = _bilevel.analyse(grey.tobytes(), width, height)
+    buffer, width, height, _ = _grey(grey)
+    method, level, otsu, mid = _bilevel.analyse(buffer, width, height)
     return Analysis(_NAMES[method], level, otsu, mid)
 
 

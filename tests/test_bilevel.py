@@ -219,3 +219,24 @@ def test_c_core_bad_matrix_and_analyse():
         _bilevel.analyse(b"\x00" * 3, 2, 2)
     with pytest.raises(TypeError):
         _bilevel.convert("not bytes", 8, 1, 1, 128, 0)
+
+
+def test_buffer_input_with_stride_equals_image_input():
+    image, a = grey_image(101, 40, seed=9)
+    padded = np.full((40, 128), 7, np.uint8)  # stride 128, junk after the width
+    padded[:, :101] = a
+    for method in bilevel.METHODS:
+        want = bilevel.to_page(image, method=method)
+        assert bilevel.to_page(padded.tobytes(), method=method, size=(101, 40), stride=128) == want
+        assert bilevel.to_page(memoryview(a.tobytes()), method=method, size=(101, 40)) == want
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"size": (101, 40), "stride": 100}, {"size": (101, 41), "stride": 128}, {"size": (0, 40)},
+    {"size": "big"}, {"size": (101, 40), "stride": 128.0},
+])
+def test_bad_buffer_arguments_are_codec_errors(kwargs):
+    with pytest.raises(CodecError):
+        bilevel.to_page(bytes(128 * 40), method="threshold", **kwargs)
+    with pytest.raises(CodecError):
+        bilevel.to_page("a string is not grey rows" * 1000, size=(10, 10))

@@ -182,8 +182,9 @@ int bl_text_level(const uint64_t hist[256], int otsu)
 void bl_analyse(const uint8_t *grey, size_t grey_stride, int width, int height, int *method,
                 int *otsu, int *level, double *mid_fraction)
 {
-    uint64_t hist[256];  /* every other row is plenty for these statistics, at half the cost */
-    int sample = height > 1 ? 2 : 1;
+    uint64_t hist[256];  /* every fourth row is plenty for these statistics (a line of 8 pt
+                            text is 22 rows at fine, 11 at standard), at a quarter of the cost */
+    int sample = height >= 4 ? 4 : 1;
     bl_histogram(grey, grey_stride * (size_t)sample, width, (height + sample - 1) / sample, hist);
     *method = bl_classify(hist, mid_fraction);
     *otsu = bl_otsu(hist);

@@ -52,7 +52,7 @@ int bl_text_level(const uint64_t hist[256], int otsu);
 
 /* What BL_AUTO decides for an image: the method (bl_classify), Otsu's level, the text level
  * used by a threshold without a level, and the share of mid-grey pels, from a histogram of
- * every other row. */
+ * every fourth row. */
 void bl_analyse(const uint8_t *grey, size_t grey_stride, int width, int height, int *method,
                 int *otsu, int *level, double *mid_fraction);
 

@@ -18,21 +18,33 @@ static PyObject *raise_args(const char *what)
     return NULL;
 }
 
-/* convert(grey, width, height, method, level, matrix) -> (rows, method_used, level_used,
- * mid_fraction); grey is any buffer of at least width * height bytes, rows packed. */
+/* Whether a buffer holds `height` rows of `width` bytes, `stride` bytes apart. */
+static int fits(const Py_buffer *grey, int width, int height, Py_ssize_t stride)
+{
+    if (height == 0)
+        return 1;
+    return (size_t)grey->len >= (size_t)stride * (size_t)(height - 1) + (size_t)width;
+}
+
+/* convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method_used,
+ * level_used, mid_fraction); grey is any buffer of rows `stride` (default width) bytes apart. */
 static PyObject *py_convert(PyObject *self, PyObject *args)
 {
     Py_buffer grey;
     int width, height, method, level, matrix;
-    if (!PyArg_ParseTuple(args, "y*iiiii", &grey, &width, &height, &method, &level, &matrix))
+    Py_ssize_t gstride = -1;
+    if (!PyArg_ParseTuple(args, "y*iiiii|n", &grey, &width, &height, &method, &level, &matrix,
+                          &gstride))
         return NULL;
     if (width < 1 || width > BL_MAX_WIDTH || height < 0 || height > BL_MAX_HEIGHT) {
         PyBuffer_Release(&grey);
         return raise_args("grey image geometry out of range");
     }
-    if ((size_t)grey.len < (size_t)width * (size_t)height) {
+    if (gstride == -1)
+        gstride = width;
+    if (gstride < width || gstride > (Py_ssize_t)1 << 24 || !fits(&grey, width, height, gstride)) {
         PyBuffer_Release(&grey);
-        return raise_args("grey buffer is shorter than width * height bytes");
+        return raise_args("grey buffer is shorter than its rows, or its stride is below the width");
     }
     size_t stride = (size_t)(width + 7) / 8;
     PyObject *rows = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)height));
@@ -44,7 +56,7 @@ static PyObject *py_convert(PyObject *self, PyObject *args)
     int status;
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(rows);
     Py_BEGIN_ALLOW_THREADS
-    status = bl_convert(grey.buf, (size_t)width, width, height, method, level, matrix, out, &info);
+    status = bl_convert(grey.buf, (size_t)gstride, width, height, method, level, matrix, out, &info);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&grey);
     if (status != BL_OK) {
@@ -64,7 +76,7 @@ static PyObject *py_analyse(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*ii", &grey, &width, &height))
         return NULL;
     if (width < 1 || width > BL_MAX_WIDTH || height < 0 || height > BL_MAX_HEIGHT ||
-        (size_t)grey.len < (size_t)width * (size_t)height) {
+        !fits(&grey, width, height, width)) {
         PyBuffer_Release(&grey);
         return raise_args("grey image geometry out of range or buffer too short");
     }
@@ -91,7 +103,7 @@ static PyObject *py_matrix(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"convert", py_convert, METH_VARARGS,
-     "convert(grey, width, height, method, level, matrix) -> (rows, method, level, mid_fraction)"},
+     "convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method, level, mid_fraction)"},
     {"analyse", py_analyse, METH_VARARGS,
      "analyse(grey, width, height) -> (method auto would use, text level, Otsu level, mid-grey fraction)"},
     {"matrix", py_matrix, METH_VARARGS, "matrix(id) -> (black-first order, cols, rows)"},
