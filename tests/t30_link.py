@@ -27,7 +27,7 @@ from faxpipe.t30.events import (Abort, BadFrame, CallFinished, CarrierUp, FrameR
                                 TimePassed)
 
 
-def test_page(number: int, width: int = 1728, height: int = 64, yres: float = 196.0) -> Page:
+def sample_page(number: int, width: int = 1728, height: int = 64, yres: float = 196.0) -> Page:
     """A small page with a recognisable pattern per page number."""
     stride = (width + 7) // 8
     rows = bytearray(stride * height)
@@ -61,7 +61,7 @@ class Link:
                  notify_hangup: bool = True):
         self.a = Side("caller", caller)
         self.b = Side("answerer", answerer)
-        self.documents = documents if documents is not None else [[test_page(1)]]
+        self.documents = documents if documents is not None else [[sample_page(1)]]
         self.clock = 0
         self.line: deque = deque()
         self.trace: list[str] = []
@@ -94,6 +94,8 @@ class Link:
         if not isinstance(event, TimePassed) or actions:
             self.log(side, f"<- {type(event).__name__} => {side.engine.state.name}")
         if actions:
+            if isinstance(event, LineDropped):
+                side.queue.clear()  # nothing more goes out on a dead line
             side.listening = None
             side.queue.extend(actions)
         for w in self.watches:
@@ -163,6 +165,7 @@ class Link:
                     continue
                 if isinstance(to.listening, (ReceiveTcf, ReceivePage)):
                     self.feed(to, CarrierUp(high_speed=False))  # +FCERROR: V.21 heard instead
+                    self.drain(to)                              # ... so the driver issues +FRH=3
                 if not isinstance(to.listening, ReceiveFrames):
                     self.log(to, f"   (not listening for {frame.fcf.name})")
                     continue

@@ -28,7 +28,8 @@ from .events import (FOLLOWING, Abort, Action, BadFrame, CallFinished, CarrierUp
                      Hangup, Modulation, Negotiated, PageReceived, PageResult, PageSupplied, ReceiveFrames,
                      ReceivePage, ReceiveTcf, RequestPage, SendFrames, SendPage, SendTcf, TcfReceived,
                      TimePassed, V21)
-from .frames import DCS, DIS, FCF, Frame, Rate, acceptable, decode_ident, ident_frame, negotiate, next_rate
+from .frames import (DCS, DIS, FCF, Frame, Rate, acceptable, decode_ident, ident_frame, negotiate, next_rate,
+                     with_rate)
 
 
 class Role(enum.Enum):
@@ -88,6 +89,8 @@ def _sent_ppm(on_confirm: Step) -> dict:
         "frame:PIN": go(S.DONE, "interrupted"),
         "frame:CRP": fork("repeat_command", repeat=SAME, give_up=S.DONE),
         "timer:T4": fork("repeat_command", repeat=SAME, give_up=S.DONE),
+        # a late second answer to a DCS we repeated while the receiver repeated its DIS (collision)
+        "frame:CFR": STAY,
     }
 
 
