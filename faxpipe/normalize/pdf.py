@@ -21,6 +21,7 @@ import pypdfium2.raw as fpdf
 from PIL import Image
 
 from ..errors import DocumentError
+from . import pdfrepair
 from .geometry import Target, place
 from .limits import Deadline, Limits, timeout
 
@@ -90,15 +91,34 @@ def _rewrite(reader) -> bytes | None:
         return None
 
 
+def _complete(reader) -> bool:
+    """Whether every page of a rebuilt file has its content: a truncated file must not turn
+    into blank pages that look sent."""
+    try:
+        for page in reader.pages:
+            contents = page.get_contents()
+            if contents is None or not contents.get_data():
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - any failure to read a page means the page is lost
+        return False
+
+
 def open_document(data: bytes, name: str, limits: Limits):
-    """(PDFium document, Structure). A damaged file PDFium cannot read is rewritten by pypdf
-    and tried again; what neither can read is refused, naming the file and the reason."""
+    """(PDFium document, Structure). A damaged file PDFium cannot read is rewritten by pypdf,
+    or given a rebuilt cross-reference table (:mod:`pdfrepair`), and tried again; what none of
+    them can read is refused, naming the file and the reason."""
     reader, why = _pypdf_reader(data, name)
     doc, repaired = _pdfium_open(data, name), False
     if doc is None and reader is not None:
         fixed = _rewrite(reader)
         if fixed is not None:
             doc, repaired, data = _pdfium_open(fixed, name), True, fixed
+    if doc is None:
+        fixed = pdfrepair.rebuild(data)
+        rebuilt = _pypdf_reader(fixed, name)[0] if fixed is not None else None
+        if rebuilt is not None and _complete(rebuilt):
+            doc, repaired, data, reader = _pdfium_open(fixed, name), True, fixed, rebuilt
     if doc is None:
         raise DocumentError(f"{name}: a damaged PDF that cannot be repaired ({why or 'PDFium cannot read it'})")
     with LOCK:
