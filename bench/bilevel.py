@@ -27,7 +27,7 @@ from faxpipe import Page, bilevel, codec  # noqa: E402
 
 ROWS = {"fine": (2287, 196.0), "standard": (1143, 98.0)}
 METHODS = (
-    ("auto", {}), ("threshold (Otsu)", {"method": "threshold"}),
+    ("auto", {}), ("threshold (text level)", {"method": "threshold"}),
     ("threshold 128", {"method": "threshold", "level": 128}),
     ("ordered cluster", {"method": "ordered", "matrix": "cluster"}),
     ("ordered cluster45", {"method": "ordered", "matrix": "cluster45"}),
