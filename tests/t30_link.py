@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from faxpipe.codec import decode, encode
 from faxpipe.page import Page
-from faxpipe.t30.engine import Engine, Role
+from faxpipe.t30.engine import Engine
 from faxpipe.t30.events import (Abort, BadFrame, CallFinished, CarrierUp, FrameReceived, Hangup, LineDropped,
                                 Negotiated, PageReceived, PageResult, PageSupplied, ReceiveFrames, ReceivePage,
                                 ReceiveTcf, RequestPage, SendFrames, SendPage, SendTcf, Start, TcfReceived,

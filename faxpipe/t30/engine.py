@@ -27,7 +27,7 @@ from .completion import Completion, FrameError, LocalProtocolError, RemoteProtoc
 from .events import (FOLLOWING, Abort, Action, BadFrame, CallFinished, CarrierUp, Event, FrameReceived,
                      Hangup, Modulation, Negotiated, PageReceived, PageResult, PageSupplied, ReceiveFrames,
                      ReceivePage, ReceiveTcf, RequestPage, SendFrames, SendPage, SendTcf, TcfReceived,
-                     TimePassed, V21)
+                     TimePassed)
 from .frames import (DCS, DIS, FCF, Frame, Rate, acceptable, decode_ident, ident_frame, negotiate, next_rate,
                      with_rate)
 
@@ -114,9 +114,10 @@ TRANSITIONS: dict[Role, dict[State, dict[str, Step]]] = {
             "timer:T4": fork("repeat_command", repeat=SAME, give_up=S.DONE),
         },
         S.WAIT_PAGE_DATA: {"PageSupplied": fork("send_page", MPS=S.SENT_MPS, EOM=S.SENT_EOM, EOP=S.SENT_EOP)},
-        S.SENT_MPS: _sent_ppm(fork("page_confirmed", next=S.WAIT_PAGE_DATA, retrain=S.WAIT_CFR)),
-        S.SENT_EOM: _sent_ppm(go(S.WAIT_DIS, "page_confirmed")),
-        S.SENT_EOP: _sent_ppm(go(S.DONE, "page_confirmed")),
+        S.SENT_MPS: {**_sent_ppm(go(S.WAIT_PAGE_DATA, "confirmed_next_page")),
+                     "frame:RTP": go(S.WAIT_CFR, "confirmed_retrain")},
+        S.SENT_EOM: _sent_ppm(go(S.WAIT_DIS, "confirmed_next_document")),
+        S.SENT_EOP: _sent_ppm(go(S.DONE, "confirmed_last_page")),
         S.DONE: {},
     },
     Role.ANSWERING: {
@@ -428,19 +429,25 @@ class Engine:
         page = SendPage(number=self.page, data=event.data, modulation=Modulation(rate=self.dcs.rate))
         return ppm.name, [page, *self._repeat, self._listen("T4")]
 
-    def _on_page_confirmed(self, event: FrameReceived):
-        response = event.frame.fcf
-        actions: list[Action] = [PageResult(number=self.page, response=response, confirmed=True)]
+    def _confirm(self, event: FrameReceived) -> list[Action]:
+        """MCF or RTP (T.30 §5.3.6.2.3): the page arrived; only here does a page count as sent."""
+        actions: list[Action] = [PageResult(number=self.page, response=event.frame.fcf, confirmed=True)]
         self.pages += 1
         self.page += 1
         self._page_tries = 0
-        if self.state is State.SENT_EOP:
-            return "", actions + self._finish(Completion.OK, dcn=True)
-        if self.state is State.SENT_EOM:
-            return "", actions + [self._listen("T1")]
-        if response is FCF.RTP:
-            return "retrain", actions + self._dcs_and_tcf()
-        return "next", actions + [RequestPage(number=self.page, params=self.dcs.params)]
+        return actions
+
+    def _on_confirmed_next_page(self, event):
+        return "", self._confirm(event) + [RequestPage(number=self.page, params=self.dcs.params)]
+
+    def _on_confirmed_retrain(self, event):
+        return "", self._confirm(event) + self._dcs_and_tcf()
+
+    def _on_confirmed_next_document(self, event):
+        return "", self._confirm(event) + [self._listen("T1")]
+
+    def _on_confirmed_last_page(self, event):
+        return "", self._confirm(event) + self._finish(Completion.OK, dcn=True)
 
     def _on_page_rejected(self, event):
         actions: list[Action] = [PageResult(number=self.page, response=FCF.RTN, confirmed=False)]
