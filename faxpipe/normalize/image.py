@@ -36,6 +36,9 @@ def open_image(data: bytes, name: str, limits: Limits, what: str) -> Image.Image
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise DocumentError(f"{name}: the image exceeds the limit of "
+                            f"{limits.max_pixels / 1e6:g} megapixels (decompression bomb?)") from None
     except DECODE_ERRORS as exc:
         raise DocumentError(f"{name}: a damaged {what} ({_why(exc)})") from None
     check_pixels(image, name, limits)
@@ -49,7 +52,7 @@ def check_pixels(image: Image.Image, name: str, limits: Limits, page: int | None
     if width * height > limits.max_pixels:
         where = f" (page {page})" if page else ""
         raise DocumentError(f"{name}: {width}×{height} pixels{where} exceeds the limit of "
-                            f"{limits.max_pixels // 1_000_000} megapixels (decompression bomb?)")
+                            f"{limits.max_pixels / 1e6:g} megapixels (decompression bomb?)")
 
 
 def _why(exc: BaseException) -> str:
