@@ -89,8 +89,9 @@ def _sent_ppm(on_confirm: Step) -> dict:
         "frame:PIN": go(S.DONE, "interrupted"),
         "frame:CRP": fork("repeat_command", repeat=SAME, give_up=S.DONE),
         "timer:T4": fork("repeat_command", repeat=SAME, give_up=S.DONE),
-        # a late second answer to a DCS we repeated while the receiver repeated its DIS (collision)
+        # late answers to a DCS we repeated while the receiver repeated its DIS (a collision)
         "frame:CFR": STAY,
+        "frame:FTT": STAY,
     }
 
 
