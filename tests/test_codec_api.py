@@ -59,3 +59,17 @@ def test_min_bits_pads_every_coded_line():
     padded = codec.encode(page, "mh", rtc=False, min_bits=400)
     assert len(padded) * 8 >= 4 * 400 and len(plain) < len(padded)
     assert codec.decode(padded, "mh", 1728).page == page
+
+
+@pytest.mark.parametrize("scheme", ["mh", "mr"])
+def test_a_stray_eol_does_not_end_the_page(scheme):
+    """Two EOLs with data after them are not RTC (T.4 §4.1.4 RTC is six): a bit error in zero
+    fill can fake an EOL next to a real one, and the page must go on."""
+    top, bottom = striped(64, 5), striped(64, 7)
+    k = 1  # every MR row 1-D, so the halves do not refer to each other
+    a = codec.encode(top, scheme, fill=True, rtc=False, k=k)
+    b = codec.encode(bottom, scheme, fill=True, rtc=True, k=k)
+    stray = b"\x00\x01" if scheme == "mh" else b"\x00\x01\x80"  # fill + EOL (+ tag 1 in MR)
+    page, stats = codec.decode(a + stray + b, scheme, 64)
+    assert stats.rows == 12 and stats.terminated and stats.bad_rows == 0
+    assert page.data == top.data + bottom.data

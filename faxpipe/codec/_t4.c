@@ -864,7 +864,10 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                     br_consume(&b, 1);
                 }
             }
-            if (eols >= 2) {   /* RTC: no row is empty, so two EOLs in a row end the page */
+            /* RTC is six EOLs (T.4 §4.1.4). Fewer, with data after them, are taken as a row
+             * lost to a line error (a bit error can fake an EOL next to real ones); fewer
+             * at the very end still end the page. */
+            if (eols >= 6 || (eols >= 2 && r < 0)) {
                 res->terminated = 1;
                 break;
             }
@@ -908,7 +911,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                     br_consume(&b, 1);
                 }
             }
-            res->terminated = eols >= 2;
+            res->terminated = eols >= 6 || (eols >= 2 && br_exhausted(&b));
         }
     }
     free(marks);
