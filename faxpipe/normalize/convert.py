@@ -2,8 +2,9 @@
 
 Every source is first sniffed and opened (cheap: structure only), so that the page total is
 known for the header's ``page n/N``; then pages are produced one at a time, each rendered to
-grey at its final geometry, given its header line and made bilevel by
-:func:`faxpipe.bilevel.to_page` (crisp threshold for text and line art, halftone for photos).
+grey at its final geometry (one page ahead, in a worker thread: :mod:`prefetch`), given its
+header line and made bilevel by :func:`faxpipe.bilevel.to_page` (crisp threshold for text and
+line art, halftone for photos).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..bilevel import to_page
 from ..errors import DocumentError
 from ..page import Page, PaperSize, Resolution
 from . import ghostscript, header as _header, image, pdf, sniff, text, tiff
+from .prefetch import ahead
 from .document import Document, SourceInfo
 from .geometry import Target
 from .limits import DEFAULT, Limits
@@ -74,7 +76,7 @@ class Conversion:
         try:
             for i, (info, opener) in enumerate(self._opened):
                 as_is = 0
-                for item in opener():
+                for item in ahead(opener):
                     number += 1
                     if isinstance(item, Page):
                         as_is += 1

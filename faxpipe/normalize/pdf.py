@@ -10,6 +10,7 @@ PDFium is not thread-safe: every call into it holds one lock.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import logging
 import threading
@@ -167,15 +168,17 @@ def render(doc, index: int, target: Target, name: str, seconds: float) -> Image.
             if not (width_pt > 0 and height_pt > 0):
                 raise DocumentError(f"{name}: page {index + 1} has an empty size")
             where = place(target, width_pt / POINTS_PER_INCH, height_pt / POINTS_PER_INCH)
-            bitmap = pdfium.PdfBitmap.new_native(target.width, target.rows, fpdf.FPDFBitmap_Gray)
-            fpdf.FPDFBitmap_FillRect(bitmap, 0, 0, target.width, target.rows, 0xFFFFFFFF)
+            pixels = bytearray(b"\xff") * (target.width * target.rows)   # white, owned by Python
+            bitmap = pdfium.PdfBitmap.new_native(target.width, target.rows, fpdf.FPDFBitmap_Gray,
+                                                 buffer=(ctypes.c_ubyte * len(pixels)).from_buffer(pixels))
             status = _progressive(bitmap, page, where, deadline)
             if status == fpdf.FPDF_RENDER_TOBECONTINUED:
                 raise timeout(name, index + 1, seconds)
             if status == fpdf.FPDF_RENDER_FAILED:
                 raise DocumentError(f"{name}: page {index + 1} cannot be rendered")
-            return Image.frombuffer("L", (target.width, target.rows), bitmap.buffer, "raw", "L",
-                                    bitmap.stride, 1).copy()
+            bitmap.close()
+            bitmap = None
+            return Image.frombuffer("L", (target.width, target.rows), pixels, "raw", "L", 0, 1)
         finally:
             if bitmap is not None:
                 bitmap.close()
