@@ -1,0 +1,40 @@
+"""The one-page-ahead worker: order kept, errors delivered, an early stop closes the producer."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from faxpipe.normalize.prefetch import ahead
+
+
+def test_order_and_errors():
+    assert list(ahead(lambda: iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("page 2 is bad")
+
+    got = []
+    with pytest.raises(ValueError, match="page 2 is bad"):
+        for item in ahead(failing):
+            got.append(item)
+    assert got == [1]
+
+
+def test_early_stop_closes_the_producer():
+    closed, made = threading.Event(), []
+
+    def producer():
+        try:
+            for i in range(1000):
+                made.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    items = ahead(producer)
+    assert [next(items) for _ in range(3)] == [0, 1, 2]
+    items.close()
+    assert closed.is_set() and len(made) <= 6        # a page or two ahead, not the whole document
