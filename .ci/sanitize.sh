@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The codec tests against a build of the C extension with AddressSanitizer + UBSan.
 #
-#   .ci/sanitize.sh [pytest args...]     (default: the codec and TIFF tests)
+#   .ci/sanitize.sh [pytest args...]     (default: the codec, bilevel and TIFF tests)
 #
 # The sanitized extension is built in a throw-away copy of the work tree, so the normal build in
 # faxpipe/codec/ is untouched. gcc's ASan / UBSan runtimes are preloaded into Python (which is
@@ -39,7 +39,7 @@ done
 
 if [ $# -eq 0 ]; then
     set -- tests/test_codec_properties.py tests/test_codec_corrupt.py
-    for extra in tests/test_codec_oracle.py tests/test_tiff.py; do
+    for extra in tests/test_codec_oracle.py tests/test_codec_api.py tests/test_tiff.py tests/test_bilevel.py; do
         [ -f "$COPY/$extra" ] && set -- "$@" "$extra"
     done
 fi
