@@ -21,7 +21,7 @@ from ..page import Page, PaperSize, Resolution
 from . import ghostscript, header as _header, image, pdf, sniff, text, tiff
 from .prefetch import ahead
 from .document import Document, SourceInfo
-from .geometry import Target
+from .geometry import Grey, Target
 from .limits import DEFAULT, Limits
 from .source import Source, load
 
@@ -87,10 +87,13 @@ class Conversion:
         finally:
             self.close()
 
-    def _finish(self, grey: Image.Image, number: int, name: str) -> Page:
+    def _finish(self, grey: "Image.Image | Grey", number: int, name: str) -> Page:
         if self.header is not None:
             line = self.header.line(number, self.total, self.when)
             _header.draw(grey, self.target, line, name)
+        if isinstance(grey, Grey):
+            return to_page(grey.pixels, self.target.xdpi, self.target.ydpi, self.halftone,
+                           size=(grey.width, grey.height))
         return to_page(grey, self.target.xdpi, self.target.ydpi, self.halftone)
 
     def close(self) -> None:

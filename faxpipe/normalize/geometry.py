@@ -38,6 +38,16 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Grey:
+    """A grey fax page as raw 8-bit rows, ``width`` bytes each (what PDFium renders into):
+    handed to the bilevel converter without a copy."""
+
+    pixels: bytearray
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Placement:
     """Where content goes on the page: its rectangle in pels and rows, and whether it is turned
     a quarter anticlockwise first (then ``width``/``height`` are those of the turned content)."""

@@ -37,10 +37,10 @@ def band_rows(target: Target) -> int:
     return round(BAND_PX * target.ydpi / target.xdpi)
 
 
-def draw(page: Image.Image, target: Target, text: str, name: str) -> None:
-    """Draw ``text`` into the band at the top of a grey page (fallback fonts as text pages)."""
-    strip = Image.new("L", (target.width, BAND_PX), 255)
-    ink = ImageDraw.Draw(strip)
+def strip(target: Target, text: str, name: str) -> Image.Image:
+    """The band as a grey image, ``text`` drawn in it (fallback fonts as for text pages)."""
+    band = Image.new("L", (target.width, BAND_PX), 255)
+    ink = ImageDraw.Draw(band)
     extra = fonts.fallback_for(text, name)
     x = MARGIN_PX
     for run, font in _runs(text, extra):
@@ -48,9 +48,17 @@ def draw(page: Image.Image, target: Target, text: str, name: str) -> None:
         ink.text((x, BAND_PX // 2), run, font=face, fill=0, anchor="lm")
         x += face.getlength(run)
     rows = band_rows(target)
-    if rows != BAND_PX:
-        strip = strip.resize((target.width, rows), Image.Resampling.LANCZOS)
-    page.paste(strip, (0, 0))
+    return band if rows == BAND_PX else band.resize((target.width, rows), Image.Resampling.LANCZOS)
+
+
+def draw(page, target: Target, text: str, name: str) -> None:
+    """Put the band at the top of a grey page: a Pillow image, or raw rows (``Grey``)."""
+    band = strip(target, text, name)
+    if isinstance(page, Image.Image):
+        page.paste(band, (0, 0))
+    else:
+        data = band.tobytes()
+        page.pixels[:len(data)] = data
 
 
 def _runs(text: str, extra: dict):

@@ -19,11 +19,10 @@ from typing import Iterator
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as fpdf
-from PIL import Image
 
 from ..errors import DocumentError
 from . import pdfrepair
-from .geometry import Target, place
+from .geometry import Grey, Target, place
 from .limits import Deadline, Limits, timeout
 
 LOCK = threading.RLock()
@@ -143,7 +142,7 @@ def close(doc) -> None:
         doc.close()
 
 
-def pages(doc, target: Target, name: str, limits: Limits, first_number: int = 1) -> Iterator[Image.Image]:
+def pages(doc, target: Target, name: str, limits: Limits) -> Iterator[Grey]:
     """Grey fax pages, rendered one at a time; the document is closed at the end."""
     try:
         with LOCK:
@@ -154,7 +153,7 @@ def pages(doc, target: Target, name: str, limits: Limits, first_number: int = 1)
         close(doc)
 
 
-def render(doc, index: int, target: Target, name: str, seconds: float) -> Image.Image:
+def render(doc, index: int, target: Target, name: str, seconds: float) -> Grey:
     """Page ``index`` fitted onto a white grey fax page (header band left white)."""
     deadline = Deadline(seconds)
     with LOCK:
@@ -178,7 +177,7 @@ def render(doc, index: int, target: Target, name: str, seconds: float) -> Image.
                 raise DocumentError(f"{name}: page {index + 1} cannot be rendered")
             bitmap.close()
             bitmap = None
-            return Image.frombuffer("L", (target.width, target.rows), pixels, "raw", "L", 0, 1)
+            return Grey(pixels, target.width, target.rows)
         finally:
             if bitmap is not None:
                 bitmap.close()
