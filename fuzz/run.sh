@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the libFuzzer target over the C codec and fuzz it for SECONDS (default 60); then run the
+# Build the libFuzzer targets over the C codec and fuzz it for SECONDS (default 60), the C bilevel
+# converter for SECONDS / 4; then run the
 # Python-level TIFF reader target for TIFF_SECONDS (default SECONDS / 3).
 #
 #   fuzz/run.sh [SECONDS]
@@ -55,6 +56,19 @@ if [ "$status" -ne 0 ]; then
     exit "$status"
 fi
 set -e
+
+BILEVEL_SECONDS=${BILEVEL_SECONDS:-$(( SECONDS_TOTAL / 4 > 5 ? SECONDS_TOTAL / 4 : 5 ))}
+echo "== fuzzing the C bilevel converter for ${BILEVEL_SECONDS}s"
+"$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I faxpipe/codec faxpipe/codec/_bilevel.c fuzz/fuzz_bilevel.c -o "$WORK/fuzz_bilevel"
+mkdir -p "$WORK/bilevel-corpus"
+"$WORK/fuzz_bilevel" -max_total_time="$BILEVEL_SECONDS" -rss_limit_mb=512 -timeout=5 \
+    -artifact_prefix=fuzz/crashes/bilevel- "$WORK/bilevel-corpus" > "$WORK/bilevel.log" 2>&1 || {
+    status=$?
+    tail -n 40 "$WORK/bilevel.log"
+    echo "fuzz_bilevel found a problem (exit $status): see fuzz/crashes/" >&2
+    exit "$status"
+}
 
 if [ -f faxpipe/tiff.py ] && [ -f fuzz/fuzz_tiff.py ]; then
     echo "== fuzzing the TIFF reader for ${TIFF_SECONDS}s"
