@@ -59,3 +59,10 @@ def test_text_page_is_crisp_and_sized():
     assert (page.width, page.height, page.yres) == (1728, 1078, 98)
     assert 0.001 < page.black_fraction() < 0.05
     assert document.sources[0].encoding == "utf-8"
+
+
+def test_page_limit_is_checked_before_laying_out():
+    with pytest.raises(DocumentError, match="long.txt: more than 10 pages of text"):
+        faxpipe.validate([("long.txt", b"line\n" * 5000)], limits=faxpipe.Limits(max_pages=10))
+    with pytest.raises(DocumentError, match="long.txt: .*16 pages, more than the 15 allowed"):
+        faxpipe.validate([("long.txt", b"line\n" * 1000)], limits=faxpipe.Limits(max_pages=15))

@@ -143,7 +143,7 @@ def _open(src: Source, conv: Conversion, first: int) -> tuple[SourceInfo, _Opene
         opened = tiff.open_tiff(data, name, limits)
         return (SourceInfo(name, kind, opened.count, first),
                 _Opener(lambda: tiff.pages(opened, name, target, limits)))
-    lay = text.layout(data, name)
+    lay = text.layout(data, name, limits.max_pages)
     if len(lay.pages) > limits.max_pages:
         raise DocumentError(f"{name}: {len(lay.pages)} pages, more than the {limits.max_pages} allowed")
     return (SourceInfo(name, kind, len(lay.pages), first, encoding=lay.encoding),
@@ -189,7 +189,7 @@ def validate(sources: "Iterable | object", *, limits: Limits = DEFAULT) -> list[
         elif kind == sniff.TIFF:
             info = SourceInfo(name, kind, tiff.open_tiff(data, name, limits).count, first)
         else:
-            lay = text.layout(data, name)
+            lay = text.layout(data, name, limits.max_pages)
             info = SourceInfo(name, kind, len(lay.pages), first, encoding=lay.encoding)
         first += info.pages
         if first > limits.max_pages:

@@ -40,12 +40,16 @@ def width(c: str) -> int:
     return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
 
 
-def layout(data: bytes, name: str) -> Layout:
-    """Decode and break into pages of lines; refuse characters no installed font can draw."""
+def layout(data: bytes, name: str, max_pages: int = 1 << 30) -> Layout:
+    """Decode and break into pages of lines; refuse characters no installed font can draw, and
+    files that would have more than ``max_pages`` pages (counted before laying out)."""
     decoded = encoding.decode(data)
     if decoded is None:
         raise DocumentError(f"{name}: not plain text (binary control bytes or an unknown encoding)")
     text, enc = decoded
+    at_least = (text.count("\n") + text.count("\r")) // (2 * LINES) + text.count("\f")
+    if at_least > max_pages:
+        raise DocumentError(f"{name}: more than {max_pages} pages of text")
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "".join(c for c in text if c not in _DROP and unicodedata.category(c) != "Cf")
     pages = []
