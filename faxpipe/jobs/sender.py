@@ -1,0 +1,76 @@
+"""The seam between the worker and a modem driver: one call, one :class:`CallOutcome`.
+
+A sender is any callable ``send_fax(modem, number, tiff_path, transcript_path) -> CallOutcome``
+(:class:`Sender`). It dials ``number`` on the modem ``modem`` describes, transmits every page of
+the TIFF-F file, writes the session transcript to ``transcript_path`` and reports how the call
+ended (a :class:`faxpipe.t30.Completion`) and which pages the receiver confirmed. It must not
+raise for anything that happens on the line: those are completions. An exception means the
+outcome is unknown; the worker then counts the attempt and retries.
+
+:func:`class1_send` is the production sender. It is where the Class 1 driver
+(``drivers/class1.py`` pumping :mod:`faxpipe.t30`) plugs in; until that driver lands it raises
+``NotImplementedError`` and the worker leaves the fax queued (no attempt is counted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ..t30.completion import Completion, DeliveryError
+
+if TYPE_CHECKING:
+    from .config import ModemConfig
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of one call: ``confirmed`` only when the receiver answered MCF (or PPS→MCF in
+    ECM); ``result`` is the post-page response as heard (MCF, RTP, RTN, PIN…, or None)."""
+
+    page: int
+    confirmed: bool
+    result: str | None = None
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    completion: Completion
+    pages: tuple[PageResult, ...] = ()
+    remote_csid: str | None = None
+    detail: str | None = None     # what the modem said, e.g. "BUSY", "+FHNG:50"
+    pages_total: int | None = None
+
+    @property
+    def confirmed(self) -> int:
+        """Pages the receiver confirmed, counted from the first: a gap ends the count."""
+        count = 0
+        for expected, page in enumerate(sorted(self.pages, key=lambda p: p.page), start=1):
+            if page.page != expected or not page.confirmed:
+                break
+            count += 1
+        return count
+
+    def delivered(self, pages: int) -> bool:
+        """True only for a normal completion with every one of ``pages`` pages confirmed."""
+        return self.completion is Completion.OK and pages > 0 and self.confirmed == pages
+
+    def error(self, pages: int) -> DeliveryError | None:
+        """The contract's delivery error for this call (None when delivered). A call that
+        claims success without confirming every page is an interrupted call, never a delivery."""
+        if self.delivered(pages):
+            return None
+        return self.completion.delivery_error or DeliveryError(type="fax", code="interrupted",
+                                                               retryable=True)
+
+
+class Sender(Protocol):
+    def __call__(self, modem: "ModemConfig", number: str, tiff_path: str,
+                 transcript_path: str) -> CallOutcome: ...
+
+
+def class1_send(modem: "ModemConfig", number: str, tiff_path: str, transcript_path: str) -> CallOutcome:
+    """The real call: open ``modem.device`` (a serial device or softmodem URL) with the Class 1
+    driver, dial ``number``, send ``tiff_path`` through :mod:`faxpipe.t30`, log the AT session to
+    ``transcript_path``, and map the engine's ``CallFinished`` onto a :class:`CallOutcome`."""
+    raise NotImplementedError("Class 1 driver not yet available")
