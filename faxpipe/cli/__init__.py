@@ -18,12 +18,12 @@ EPILOG = "exit codes: 0 success, 1 some inputs failed, 2 usage error, 3 an input
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import convert, demo, info, preview
+    from . import admin, convert, demo, info, preview, serve, worker
 
     parser = argparse.ArgumentParser(prog="faxpipe", description="Documents to fax pages, and faxes sent.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"faxpipe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (convert, demo, info, preview):
+    for module in (convert, demo, info, preview, admin, serve, worker):
         module.add_parser(sub)
     return parser
 

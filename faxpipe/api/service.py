@@ -1,0 +1,120 @@
+"""What the endpoints do, apart from HTTP: convert once, store as TIFF-F, queue per recipient.
+
+Conversion runs in a thread pool of its own (pdfium, the codec and Pillow release the GIL for
+the heavy work), database calls in the default executor: the event loop never waits on either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import tiff
+from ..errors import FaxpipeError
+from ..jobs.config import Config
+from ..jobs.store import NewFax, Store
+from ..normalize import Header, Limits, convert
+from . import fields, resource
+from .auth import Context
+from .problems import ApiError, not_queued
+
+log = logging.getLogger("faxpipe.api")
+
+@dataclass(frozen=True)
+class Created:
+    """The answer to a POST: ``body`` None means 204 (nothing to send)."""
+
+    body: dict | None
+
+
+def convert_to_tiff(files: list[tuple[str, bytes]], request: fields.FaxRequest, sender: str,
+                    path: str, max_bytes: int) -> int:
+    """Convert every file into one document and write it as TIFF-F (G4) at ``path``; returns
+    the page count (0: nothing written). Runs in a worker thread (or process)."""
+    header = Header(text=request.header_text or "", sender=sender)
+    document = convert(files, request.resolution, header=header, limits=Limits(max_bytes=max_bytes))
+    if len(document) == 0:
+        return 0
+    try:
+        tiff.write(path, document.pages, "g4")
+    except OSError as exc:
+        raise not_queued(f"the converted fax could not be stored ({exc.strerror or exc})") from None
+    return len(document)
+
+
+class FaxService:
+    def __init__(self, store: Store, data_dir: str | os.PathLike, config: Config,
+                 converter: concurrent.futures.Executor | None = None):
+        self.store, self.config = store, config
+        self.documents = Path(data_dir) / "faxes"
+        self.documents.mkdir(parents=True, exist_ok=True)
+        self.converter = converter or concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="convert")
+
+    def close(self) -> None:
+        self.converter.shutdown(wait=False, cancel_futures=True)
+
+    async def db(self, fn, *args):
+        return await asyncio.to_thread(fn, *args)
+
+    async def create(self, ctx: Context, files: list[tuple[str, bytes]], raw_request: bytes | None,
+                     idempotency_key: str | None) -> Created:
+        request = fields.parse(raw_request, self.config.limits.max_recipients, self.config.retry)
+        if idempotency_key:
+            idempotency_key = hashlib.sha256(idempotency_key.encode("utf-8", "surrogateescape")).hexdigest()
+            earlier = await self.db(self.store.idempotent, ctx.caller.id, idempotency_key)
+            if earlier is not None:
+                return Created({"id": str(earlier[0]), "uid": earlier[1]})
+        if not any(data for _, data in files):
+            return Created(None)
+        uid = uuid.uuid4().hex
+        path = self.documents / f"{uid}.tif"
+        loop = asyncio.get_running_loop()
+        pages = await loop.run_in_executor(
+            self.converter, convert_to_tiff, files, request, request.csid or ctx.extension.number,
+            str(path), self.config.limits.max_file_bytes)
+        if pages == 0:
+            return Created(None)
+        fax = NewFax(user_id=ctx.user.id, extension_id=ctx.extension.id, uid=uid, pages=pages,
+                     resolution=request.resolution, document=str(path), recipients=request.recipients,
+                     retry=request.retry, header_text=request.header_text, csid=request.csid,
+                     idempotency_key=idempotency_key or None)
+        try:
+            fax_id, uid, replayed = await self.db(self.store.submit, fax)
+        except FaxpipeError:
+            path.unlink(missing_ok=True)
+            raise
+        except Exception as exc:
+            path.unlink(missing_ok=True)
+            log.exception("queueing fax %s failed", uid)
+            raise not_queued(f"the fax could not be queued ({type(exc).__name__})") from None
+        if replayed:
+            path.unlink(missing_ok=True)
+        return Created({"id": str(fax_id), "uid": uid})
+
+    async def get(self, ctx: Context, fax_id: str) -> dict:
+        row = await self._fax(ctx, fax_id)
+        return resource.fax(row, ctx.extension.number)
+
+    async def _fax(self, ctx: Context, fax_id: str) -> dict:
+        row = None
+        if fax_id.isascii() and fax_id.isdigit() and len(fax_id) < 19:
+            row = await self.db(self.store.fax, int(fax_id))
+        if row is None or int(row["extension_id"]) != ctx.extension.id:
+            raise ApiError("not_found", f"extension {ctx.extension.number} has no fax {fax_id[:40]!r}")
+        return row
+
+    async def cancel(self, ctx: Context, fax_id: str) -> dict:
+        row = await self._fax(ctx, fax_id)
+        await self.db(self.store.cancel, int(row["id"]))
+        return await self.get(ctx, fax_id)
+
+    async def list(self, ctx: Context, start: int, count: int) -> tuple[int, list[dict]]:
+        total, rows = await self.db(self.store.faxes, ctx.extension.id, start, count)
+        return total, [resource.fax(r, ctx.extension.number) for r in rows]
