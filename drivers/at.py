@@ -467,6 +467,15 @@ class ATChannel:
         """End the transcript (kept if the session failed). The port stays open: it is the caller's."""
         self.transcript.close(failed=failed)
 
+    def __enter__(self) -> "ATChannel":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        """Leaving a ``with`` block by an exception marks the session failed (its transcript stays)."""
+        if exc is not None:
+            self.transcript.note(f"{kind.__name__}: {exc}")
+        self.close(failed=exc is not None)
+
 
 def open_port(device: str, *, baudrate: int = 19200, timeout: float = 0.2, **kwargs):
     """Open a device path or a pyserial URL (``softmodem://`` included) as a pyserial port."""

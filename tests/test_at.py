@@ -259,6 +259,15 @@ def test_failed_sessions_keep_their_transcript(tmp_path):
     assert "session FAILED" in bad.read_text()
 
 
+def test_with_block_failure_keeps_the_transcript(tmp_path):
+    path = tmp_path / "call.log"
+    with pytest.raises(ModemError):
+        with ATChannel(ScriptedPort(), transcript=Transcript(path, keep="failed"), timeout=0.1) as ch:
+            ch.command("ATD123")
+    text = path.read_text()
+    assert "TX ATD123" in text and "ModemError" in text and "session FAILED" in text
+
+
 def test_open_port_knows_softmodem_urls():
     port = open_port("softmodem://555?exchange=test-at-open")
     try:

@@ -197,6 +197,21 @@ class Pair:
         assert self.b.command("ATA").result == "CONNECT"
         return self
 
+    def phase_b(self):
+        """Connected, and the callee's DIS received by the caller: the caller may transmit."""
+        self.connect()
+        send_frames(self.b, DIS)
+        assert self.a.wait_result().result == "CONNECT"
+        assert fcs_ok(self.a.read_data())
+        assert self.a.wait_result().result == "OK"
+        return self
+
+    def start_data(self, tx=96, rx=96):
+        """The callee listens with +FRM=rx, then the caller starts +FTM=tx (CONNECT)."""
+        self.b.write(f"AT+FRM={rx}\r".encode())
+        time.sleep(0.02)
+        assert self.a.command(f"AT+FTM={tx}").result == "CONNECT"
+
     def close(self):
         for p in self.ports:
             p.close()
@@ -280,12 +295,9 @@ def test_dle_in_frames_and_fdd(pair):
 
 
 def test_high_speed_data_intact_then_no_carrier(pair):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
+    p = pair().phase_b()
     page = bytes(range(256)) * 20 + b"\x00\x08\x80\x00\x08\x80" + b"\x10" * 30
-    p.b.write(b"AT+FRM=146\r")
-    assert p.a.command("AT+FTM=145").result == "CONNECT"   # long and short train: same modulation
+    p.start_data(145, 146)                                  # long and short train: same modulation
     p.a.send_data(page)
     assert p.a.wait_result(timeout=10).result == "OK"
     assert p.b.wait_result().result == "CONNECT"
@@ -297,21 +309,15 @@ def test_high_speed_data_intact_then_no_carrier(pair):
 
 @pytest.mark.parametrize("tx, rx", [(96, 97), (145, 96), (24, 48)])
 def test_fcerror_on_another_modulation(pair, tx, rx):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
-    p.b.write(f"AT+FRM={rx}\r".encode())
-    time.sleep(0.05)
-    assert p.a.command(f"AT+FTM={tx}").result == "CONNECT"
+    p = pair().phase_b()
+    p.start_data(tx, rx)
     assert p.b.wait_result().result == "+FCERROR"
     p.a.send_data(bytes(100))
     assert p.a.wait_result().result == "OK"
 
 
 def test_fcerror_hdlc_versus_high_speed(pair):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
+    p = pair().phase_b()
     assert p.a.command("AT+FTM=96").result == "CONNECT"
     assert p.b.command("AT+FRH=3").result == "+FCERROR"     # HylaFAX's classic after PPR
     p.a.send_data(bytes(50))
@@ -325,9 +331,7 @@ def test_fcerror_hdlc_versus_high_speed(pair):
 
 @pytest.mark.parametrize("mod", [96, 146, 24])
 def test_pacing_at_the_scaled_line_rate(pair, mod):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
+    p = pair().phase_b()
     bps, training = softmodem.MODULATIONS[mod][1:]
     size = bps * SCALE // 8 // 2          # half a second of scaled line time
     t0 = time.monotonic()
@@ -340,9 +344,7 @@ def test_pacing_at_the_scaled_line_rate(pair, mod):
 
 
 def test_frs_waits_for_line_silence(pair):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
+    p = pair().phase_b()
     t0 = time.monotonic()
     assert p.a.command("AT+FRS=40").result == "OK"      # 400 ms of silence, 20 ms scaled
     assert 0.015 <= time.monotonic() - t0 < 0.5
@@ -355,9 +357,7 @@ def test_frs_waits_for_line_silence(pair):
 
 
 def test_dte_abort_of_frh(pair):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
+    p = pair().phase_b()
     p.a.write(b"AT+FRH=3\r")
     time.sleep(0.1)
     assert p.a.abort().result == "OK"
@@ -365,9 +365,7 @@ def test_dte_abort_of_frh(pair):
 
 
 def test_far_end_hangup_ends_pending_receive(pair):
-    p = pair().connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
+    p = pair().phase_b()
     p.a.write(b"AT+FRH=3\r")
     p.b.check("ATH0")
     assert p.a.wait_result().result == "NO CARRIER"
@@ -444,12 +442,8 @@ def test_dial_aborted_by_the_dte(pair):
 def test_bit_errors_in_high_speed_data_are_seeded(pair):
     results = []
     for _ in range(2):
-        p = pair(a_opts="&ber=1e-3&seed=7").connect()
-        send_frames(p.b, DIS)
-        p.a.wait_result(), p.a.read_data(), p.a.wait_result()
-        p.b.write(b"AT+FRM=96\r")
-        time.sleep(0.02)
-        assert p.a.command("AT+FTM=96").result == "CONNECT"
+        p = pair(a_opts="&ber=1e-3&seed=7").phase_b()
+        p.start_data()
         p.a.send_data(bytes(4000))
         p.a.wait_result(timeout=10)
         p.b.wait_result()
@@ -495,12 +489,8 @@ def test_cut_at_a_frame(pair, cut):
 
 
 def test_cut_in_page_data(pair):
-    p = pair(a_opts="&cut=data:1@500").connect()
-    send_frames(p.b, DIS)
-    p.a.wait_result(), p.a.read_data(), p.a.wait_result()
-    p.b.write(b"AT+FRM=96\r")
-    time.sleep(0.02)
-    assert p.a.command("AT+FTM=96").result == "CONNECT"
+    p = pair(a_opts="&cut=data:1@500").phase_b()
+    p.start_data()
     p.a.send_data(bytes(3000))
     assert p.a.wait_result().result == "NO CARRIER"
     assert p.b.wait_result().result == "CONNECT"

@@ -214,19 +214,20 @@ class SoftModem(Class1):
 
     # -- the command state ---------------------------------------------------------------------------
     def _run(self) -> None:
-        try:
-            while True:
+        while True:
+            try:
                 line = self._next_line()
                 if line is _ANSWER:
                     self._answer()
                 elif line is not None:
                     LOG.debug("%s <- %s", self.number, line)
                     self._execute(line)
-        except Closed:
-            pass
-        except Exception:  # a bug must not leave a silent modem behind: say so and stop
-            LOG.exception("software modem %s crashed", self.number)
-            self._emit(b"\r\nERROR\r\n")
+            except Closed:
+                return
+            except Exception:  # a bug must not leave a silent modem behind: say so, hang up, go on
+                LOG.exception("software modem %s failed", self.number)
+                self._hangup()
+                self._result("ERROR")
 
     def _ring_due(self) -> float | None:
         """Emit RING when due and say when the next check is; ``_ANSWER`` via self._rings vs S0."""

@@ -234,6 +234,18 @@ class Class1:
         self._dte_spoke()
         return "OK"
 
+    def _listen(self, mod: int):
+        """The far carrier if it has modulation ``mod``; else None, the result code given
+        (NO CARRIER, OK after a DTE abort, +FCERROR for another modulation: T.31 §8.3.4-8.3.6)."""
+        got = self._await_carrier(hdlc=mod == 3)
+        if isinstance(got, str):
+            self._result(got)
+            return None
+        if got.hdlc != (mod == 3) or not same_modulation(got.mod, mod):
+            self._result("+FCERROR")
+            return None
+        return got
+
     # -- V.21 HDLC ---------------------------------------------------------------------------------------
     def _fth(self, mod: int) -> None:
         """+FTH=3 (T.31 §8.3.5); also the implied one after ATA."""
@@ -300,13 +312,8 @@ class Class1:
 
     def _frh(self, mod: int) -> None:
         """+FRH=3 (T.31 §8.3.6); also the implied one after ATD."""
-        got = self._await_carrier(hdlc=True)
-        if isinstance(got, str):
-            self._result(got)
-            return
-        carrier, call = got, self.call
-        if not carrier.hdlc:
-            self._result("+FCERROR")
+        carrier, call = self._listen(3), self.call
+        if carrier is None:
             return
         rx = self._rx
         if rx is None or rx.carrier is not carrier:
@@ -395,13 +402,8 @@ class Class1:
 
     def _frm(self, mod: int) -> None:
         """+FRM=n (T.31 §8.3.4): CONNECT once trained, data, then DLE ETX and NO CARRIER."""
-        got = self._await_carrier(hdlc=False)
-        if isinstance(got, str):
-            self._result(got)
-            return
-        carrier, call = got, self.call
-        if not same_modulation(carrier.mod, mod):
-            self._result("+FCERROR")
+        carrier, call = self._listen(mod), self.call
+        if carrier is None:
             return
         self._wait(lambda: carrier.ended or not call.up or bool(self._in), carrier.trained_at)
         if self._dte_spoke():

@@ -29,6 +29,7 @@ the *transmitting* modem to what it puts on the line:
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -161,7 +162,6 @@ class FaultState:
             return -1
         # bits until the next error: geometric with success probability ``ber``
         u = 1.0 - self.rng.random()
-        import math
         return int(math.log(u) / math.log1p(-ber))
 
     def frame(self, frame: bytes) -> str:
