@@ -340,7 +340,7 @@ def test_pacing_at_the_scaled_line_rate(pair, mod):
     assert p.a.wait_result(timeout=10).result == "OK"
     elapsed = time.monotonic() - t0
     expected = (size * 8 / bps + training) / SCALE
-    assert expected * 0.95 <= elapsed <= expected * 1.25 + 0.05, (elapsed, expected)
+    assert expected * 0.95 <= elapsed <= expected * 1.5 + 0.1, (elapsed, expected)   # never early; late under load
 
 
 def test_frs_waits_for_line_silence(pair):
