@@ -20,7 +20,7 @@ from typing import Iterator
 import pypdfium2 as pdfium
 import pypdfium2.raw as fpdf
 
-from ..errors import DocumentError
+from ..errors import DocumentError, FaxpipeError
 from . import pdfrepair
 from .geometry import Grey, Target, place
 from .limits import Deadline, Limits, timeout
@@ -45,7 +45,7 @@ class Structure:
 def _pypdf_reader(data: bytes, name: str):
     """pypdf's view: (reader, None) or (None, reason). Refuses PDFs that need a password."""
     import pypdf
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
     quiet = logging.getLogger("pypdf")
     level = quiet.level
@@ -58,6 +58,8 @@ def _pypdf_reader(data: bytes, name: str):
         return reader, None
     except DocumentError:
         raise
+    except DependencyError as exc:  # an installation fault, not the user's file
+        raise FaxpipeError(f"{name}: cannot decrypt on this server ({exc})") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, OSError, NotImplementedError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:200]
