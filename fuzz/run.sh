@@ -75,4 +75,10 @@ if [ -f faxpipe/tiff.py ] && [ -f fuzz/fuzz_tiff.py ]; then
     python3 fuzz/fuzz_tiff.py -max_total_time="$TIFF_SECONDS" -rss_limit_mb=1024 -timeout=5 \
         -artifact_prefix=fuzz/crashes/tiff- "$WORK/tiff-corpus"
 fi
+if [ -f fuzz/fuzz_at.py ]; then
+    echo "== fuzzing the modem byte parsers (AT responses, DLE data) for ${TIFF_SECONDS}s"
+    mkdir -p "$WORK/at-corpus"
+    python3 fuzz/fuzz_at.py -max_total_time="$TIFF_SECONDS" -rss_limit_mb=1024 -timeout=5 \
+        -artifact_prefix=fuzz/crashes/at- "$WORK/at-corpus"
+fi
 echo "== fuzzing found nothing"
