@@ -92,6 +92,7 @@ static int rings;
 static int last_fast = -1;
 static volatile sig_atomic_t stop_signal;
 static double last_dte_input;
+static int dce_said_connect;     /* the last result code was CONNECT */
 static int in_dte_input;         /* inside t31_at_rx: modem control events come from the DTE */
 
 static double wall(void)
@@ -194,6 +195,15 @@ static int at_tx_handler(at_state_t *s, void *user_data, const uint8_t *buf, siz
     (void) user_data;
     if (opt.trace)
         trace_bytes("DCE>DTE", buf, len);
+    /* Remember whether the last result code invited the DTE to send (verbose codes only: the
+       interpreter writes each one in a call of its own, between CR LF calls). */
+    if (len >= 7  &&  memcmp(buf, "CONNECT", 7) == 0)
+        dce_said_connect = 1;
+    else if ((len >= 2  &&  (memcmp(buf, "OK", 2) == 0  ||  memcmp(buf, "+F", 2) == 0))
+             ||  (len >= 4  &&  (memcmp(buf, "RING", 4) == 0  ||  memcmp(buf, "BUSY", 4) == 0))
+             ||  (len >= 5  &&  memcmp(buf, "ERROR", 5) == 0)
+             ||  (len >= 10  &&  memcmp(buf, "NO CARRIER", 10) == 0))
+        dce_said_connect = 0;
     out_put(buf, len);
     return 0;
 }
@@ -314,8 +324,10 @@ static int audio_may_run_fast(void)
     case AT_MODE_DELIVERY:
         return 1;
     case AT_MODE_HDLC:
+        /* A frame in hand or closing; or, after ATA, CED and the preamble before the CONNECT
+           that invites the DTE's first frame. */
         h = &t31->audio.modems.hdlc_tx;
-        return h->len > 0  ||  h->tx_end  ||  t31->hdlc_tx.final;
+        return h->len > 0  ||  h->tx_end  ||  t31->hdlc_tx.final  ||  !dce_said_connect;
     case AT_MODE_STUFFED:
         if (opt.realtime_image)
             return 0;
