@@ -168,11 +168,11 @@ def test_two_worker_processes_share_a_postgresql_queue(pg_url, tmp_path):
     store = Store.open(tmp_path, pg_url)
     owner = _owner(store)
     numbers = [f"7{i:03d}" for i in range(30)] + ["5550000"] * 6   # 6 faxes to one busy number
-    for number in numbers:
-        _submit(store, owner, [number])
     log = tmp_path / "calls.log"
-    workers = [_spawn(pg_url, tmp_path, log, delay=0.02) for _ in range(2)]
+    workers = [_spawn(pg_url, tmp_path, log, delay=0.03) for _ in range(2)]
     try:
+        for number in numbers:    # both workers are polling: both must take part
+            _submit(store, owner, [number])
         done = _wait(lambda: store.counts() == {"delivered": len(numbers)}, 60)
     finally:
         for w in workers:
