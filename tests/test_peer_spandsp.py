@@ -13,7 +13,7 @@ How a Class 1 driver test uses it
 
     # faxpipe sends: the terminal answers a call and receives
     with start_spandsp_modem("answer", receive=tmp_path / "rx.tif", timeout=60) as modem:
-        outcome = class1_send(device=modem.pty, number="123", pages=pages)   # ATD..., ATH0
+        outcome = class1_send(device=modem.pty, number="123", pages=pages)   # your driver: ATD..., ATH0
         result = modem.wait(timeout=30)
     assert result.ok and result.pages_rx == len(pages)
     received = faxpipe.tiff.read(tmp_path / "rx.tif")           # compare pixel for pixel
@@ -34,7 +34,8 @@ How a Class 1 driver test uses it
 * ``ModemResult``: ``status`` is spandsp's T.30 completion code (0 = OK; ``status_text`` says
   it in words, e.g. "The call dropped prematurely"), ``pages_tx`` / ``pages_rx`` what the
   terminal sent / received, ``rate`` (bit/s), ``ecm``, ``encoding`` (mh / mr / mmr on the line),
-  ``fields`` every key of the peer's last stdout line
+  (meaningful when pages moved: it reads 14400 before any training), ``fields`` every key of
+  the peer's last stdout line
   ``RESULT status=0 status_text="OK" end=hangup pages_tx=0 pages_rx=1 rate=14400 ecm=0
   encoding=mh x_res=8031 y_res=7700 width=1728 length=140 bad_rows=0 remote_ident="+1 555 0100"
   rings=0 line_seconds=19.5 wall_seconds=8.7``, and ``log`` its stderr.
@@ -42,7 +43,10 @@ How a Class 1 driver test uses it
   ``modems="v17,v29,v27ter"`` (drop v17 to test fallback), ``ident=``, ``log_level=1`` (T.30 log),
   ``2`` (+ modem, pacing), ``3`` (debug), ``trace=True`` (every DTE⇄DCE byte, timestamped, in
   ``result.log``), ``xonxoff=True`` (the modem sends XOFF / XON when its transmit buffer fills /
-  drains), ``realtime=True`` (all audio at real time), ``ring_interval=`` (seconds, role "call").
+  drains), ``realtime=True`` (all audio at real time), ``ring_interval=`` (role "call": ``RING``
+  every so many seconds, the first after one interval, default 1 s, until ``ATA``). Role
+  "answer" wants ``ATD`` (any number); ``ATD`` in role "call" gets ``BUSY``. The terminal
+  identifies itself as ``+1 555 0199`` unless ``ident=`` says otherwise.
 * Standalone: ``spandsp_modem --answer --receive out.tif --log 1 --trace`` prints the pty path,
   then serves one call; ``python -c 'from tests.peers import spandsp_modem_binary as b; print(b())'``
   builds it (cached under ``build/peers/``).
@@ -274,3 +278,33 @@ def test_spandsp_terminal_offering_ecm_falls_back_for_efax(tmp_path):
     assert not result.ecm and result.encoding == "mh"
     (got,) = tiff.read(tmp_path / "rx.001")
     assert got.page.data == page.data
+
+
+def test_a_dte_hanging_up_mid_call_gets_a_failed_result_at_once(tmp_path):
+    """ATD, the first frame (the terminal's CSI, with its FCS), then ATH0: the peer reports the
+    dropped call and exits nonzero without waiting for its own timers or timeout."""
+    import serial
+
+    peers = modem_peer()
+    started = time.monotonic()
+    with peers.start_spandsp_modem("answer", receive=tmp_path / "rx.tif", timeout=20) as modem:
+        port = serial.Serial(modem.pty, 19200, timeout=5)
+        try:
+            for command in (b"ATE0", b"AT+FCLASS=1"):
+                port.write(command + b"\r")
+                assert port.read_until(b"OK\r\n").endswith(b"OK\r\n")
+            port.write(b"ATD123\r")
+            answer = port.read_until(b"OK\r\n")
+            # CSI: address, control 0x03 (not final), FCF 0x40, the identity last digit first,
+            # two FCS octets, DLE ETX; then OK and the DTE must ask again (+FRH=3) for the DIS.
+            csi = b"\xff\x03\x40" + PEER_IDENT[::-1].ljust(20).encode()
+            assert answer.startswith(b"\r\nCONNECT\r\n" + csi), answer
+            assert answer.endswith(b"\x10\x03\r\nOK\r\n") and len(answer) == 11 + 23 + 2 + 2 + 6
+            port.write(b"ATH0\r")
+            assert port.read_until(b"OK\r\n").endswith(b"OK\r\n")
+        finally:
+            port.close()
+        result = modem.wait(timeout=10)
+    assert result.returncode == 1 and result.status != 0 and result.end == "hangup", result
+    assert result.status_text == "The call dropped prematurely"
+    assert time.monotonic() - started < 5
