@@ -112,40 +112,29 @@ class Database:
             conn = self._local.conn = self._connect()
         return conn
 
-    @contextlib.contextmanager
     def write(self):
-        """A read-write transaction (exclusive on SQLite)."""
+        """A read-write transaction (exclusive on SQLite: it takes the write lock at once)."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def read(self):
+        """A read-only transaction (a consistent snapshot on both engines)."""
+        return self._transaction("BEGIN")
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str):
         conn = self._conn()
         try:
             if self.postgres:
                 with conn.transaction():
                     yield Tx(self, conn)
             else:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(begin)
                 try:
                     yield Tx(self, conn)
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-        except self._operational:
-            self._drop(conn)
-            raise
-
-    @contextlib.contextmanager
-    def read(self):
-        """A read-only transaction (a consistent snapshot on both engines)."""
-        conn = self._conn()
-        try:
-            if self.postgres:
-                with conn.transaction():
-                    yield Tx(self, conn)
-            else:
-                conn.execute("BEGIN")
-                try:
-                    yield Tx(self, conn)
-                finally:
-                    conn.execute("COMMIT")
         except self._operational:
             self._drop(conn)
             raise
