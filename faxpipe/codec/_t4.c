@@ -49,7 +49,7 @@ static t4_mode dec_mode[1 << MODE_BITS];
 #define PAIR_BITS 12
 typedef struct { uint8_t first, second, len; } t4_pair;
 static t4_pair dec_pair[2][1 << PAIR_BITS];
-typedef struct { uint8_t count; uint8_t len[4]; int8_t delta[4]; } t4_vrun;
+typedef struct { uint8_t count, all_v0; uint8_t len[4]; int8_t delta[4]; } t4_vrun;
 static t4_vrun dec_vrun[1 << VRUN_BITS];
 
 static uint8_t reverse_bits[256];
@@ -149,6 +149,9 @@ static void build_tables(void)
             v.delta[v.count++] = m.delta;
             pos += m.len;
         }
+        v.all_v0 = 1;
+        for (int k = 0; k < v.count; k++)
+            v.all_v0 &= v.delta[k] == 0;
         dec_vrun[i] = v;
     }
     for (int i = 0; i < 256; i++) {
@@ -697,20 +700,20 @@ static int decode_1d(bit_reader *bp, int32_t *cur, int width)
 static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy)
 {
     bit_reader local = *bp, *b = &local;
-    int a0 = -1, color = 0, n = 0, ib = 0, only_v0 = 1;
+    /* The colour of a0 is the parity of ib: b1 is always a change to the other colour. */
+    int a0 = -1, n = 0, ib = 0, only_v0 = 1;
     for (;;) {
         br_refill(b);
         t4_vrun v = dec_vrun[br_peek(b, VRUN_BITS)];
         if (v.count) {
+            only_v0 &= v.all_v0;
             for (int k = 0; k < v.count; k++) {   /* vertical: a1 = b1 + delta (T.4 §4.2.1.3.2) */
                 int a1 = ref[ib] + v.delta[k];
                 br_skip(b, v.len[k]);
-                only_v0 &= v.delta[k] == 0;
                 if ((unsigned)(a1 - a0 - 1) >= (unsigned)(width - a0))   /* a0 < a1 <= width */
                     goto fail;
                 cur[n++] = a1;   /* a1 > a0: never cancels */
                 a0 = a1;
-                color ^= 1;
                 ib--;   /* ref[-1] is a guard below every a0: from 0 the search moves on to 1 */
                 if (a0 >= width)
                     goto done;
@@ -722,7 +725,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
         br_skip(b, m.len);
         if (m.mode == MODE_H) {
-            int start = a0 < 0 ? 0 : a0, r1, r2;
+            int start = a0 < 0 ? 0 : a0, r1, r2, color = ib & 1;
             only_v0 = 0;
             br_refill(b);
             t4_pair pair = dec_pair[color][br_peek(b, PAIR_BITS)];
