@@ -15,8 +15,15 @@ Methods:
   204 dpi; a half-height cell at standard resolution so the dot stays round on paper — the one
   that compresses best with MH/MR/MMR, see BENCHMARKS.md "Bilevel"), ``cluster45`` (45°,
   36 lpi) or ``bayer`` (dispersed dot, 8×8).
-* ``auto`` — from the histogram: a page with more than 20 % mid-grey pels (64 ≤ grey < 192) is
-  a photograph and gets ``ordered``; anything else is text or line art and gets ``threshold``.
+* ``auto`` — per tile of 32 × 32 pels, so a page of text with a chart, a logo, a photograph or
+  shaded boxes keeps crisp letters and halftoned greys. A tile is a photo when a quarter of its
+  pels are smooth mid-greys (64 ≤ grey < 192, differing from their right and lower neighbours by
+  less than 24): the anti-aliased edges of letters are mid-grey but never smooth. Smooth light or
+  dark tints (a gradient's ends, pale grey steps) join a photo they touch; a 3 × 3 vote then
+  keeps halftone tiles off letters and text tiles out of photographs. Text tiles are thresholded
+  at the text level of the text tiles, photo tiles halftoned with ``matrix`` in page coordinates
+  (no seams). A page of text only comes out exactly as ``threshold``, a photograph exactly as
+  ``ordered``; BENCHMARKS.md "Bilevel" has the cost of a mixed page.
 """
 
 from __future__ import annotations
@@ -32,18 +39,25 @@ METHODS = {"auto": _bilevel.AUTO, "threshold": _bilevel.THRESHOLD,
 MATRICES = ("cluster", "cluster45", "bayer")
 _NAMES = {code: name for name, code in METHODS.items()}
 
-__all__ = ["to_page", "analyse", "matrix_thresholds", "Analysis", "METHODS", "MATRICES"]
+_NAMES[_bilevel.MIXED] = "mixed"
+TILE = _bilevel.TILE
+
+__all__ = ["to_page", "analyse", "matrix_thresholds", "Analysis", "METHODS", "MATRICES", "TILE"]
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """What ``auto`` sees on a page: the method it picks, the threshold a text page gets
-    (``level``), Otsu's level, and the share of mid-grey pels."""
+    """What ``auto`` sees on a page: the method it picks (``threshold``, ``ordered``, or
+    ``mixed`` for both on one page), the threshold its text tiles get (``level``; -1 when all
+    are halftoned), Otsu's level of those tiles, the page's share of mid-grey pels, the share of
+    tiles halftoned, and the tile map (rows of ``TILE`` × ``TILE`` pel tiles, True = halftone)."""
 
     method: str
     level: int
     otsu: int
     mid_fraction: float
+    halftone_fraction: float = 0.0
+    tiles: tuple[tuple[bool, ...], ...] = ()
 
 
 def _matrix_id(matrix: str, yres: float) -> int:
@@ -95,7 +109,7 @@ def to_page(grey, xres: float = 204.0, yres: float = 196.0, method: str = "auto"
     if not (0 < float(xres) <= 10000 and 0 < float(yres) <= 10000):
         raise CodecError(f"resolution {xres}×{yres} dpi is out of range")
     buffer, width, height, stride = _grey(grey, size, stride)
-    rows, _, _, _ = _bilevel.convert(
+    rows, *_ = _bilevel.convert(
         buffer, width, height, METHODS[method],
         _bilevel.NO_LEVEL if level is None else level, _matrix_id(matrix, float(yres)), stride,
     )
@@ -105,8 +119,10 @@ def to_page(grey, xres: float = 204.0, yres: float = 196.0, method: str = "auto"
 def analyse(grey) -> Analysis:
     """What ``method="auto"`` would do with this image, and why."""
     buffer, width, height, _ = _grey(grey)
-    method, level, otsu, mid = _bilevel.analyse(buffer, width, height)
-    return Analysis(_NAMES[method], level, otsu, mid)
+    method, level, otsu, mid, halftone, tile_map, across = _bilevel.analyse(buffer, width, height)
+    tiles = tuple(tuple(bool(b) for b in tile_map[i:i + across])
+                  for i in range(0, len(tile_map), across))
+    return Analysis(_NAMES[method], level, otsu, mid, halftone, tiles)
 
 
 def matrix_thresholds(matrix: str = "cluster", yres: float = 196.0) -> list[list[int]]:

@@ -6,7 +6,8 @@
  *   byte 2  level: 255 means none (BL_NO_LEVEL), else 0..254
  *   byte 3  extra bytes of stride beyond the width (0..3)
  * Checks: BL_OK, every output byte written (the buffer is poisoned first), padding bits past
- * the width zero, and threshold with a level agreeing with the definition pel by pel. */
+ * the width zero, threshold with a level agreeing with the definition pel by pel, and auto
+ * giving each pel the threshold's (at the level it reports) or the ordered matrix's value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (black != (grey[(size_t)y * stride + (size_t)x] < level))
                     abort();
             }
+        if (method == BL_AUTO) {
+            int cols, rows;
+            const uint8_t *order = bl_matrix(matrix, &cols, &rows);
+            for (int x = 0; x < width; x++) {
+                int black = (row[x >> 3] >> (7 - (x & 7))) & 1;
+                int g = grey[(size_t)y * stride + (size_t)x];
+                int ordered = g < 256 - (2 * order[(y % rows) * cols + x % cols] + 1) * 128 / (cols * rows);
+                int thresholded = info.level >= 0 && g < info.level;
+                if ((info.method == BL_ORDERED && black != ordered) ||
+                    (info.method == BL_THRESHOLD && black != thresholded) ||
+                    (info.method == BL_MIXED && black != ordered && black != thresholded))
+                    abort();
+            }
+        }
     }
     if (out[out_stride * (size_t)height] != 0xA5)
         abort();   /* wrote past the end */

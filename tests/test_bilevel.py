@@ -240,3 +240,127 @@ def test_bad_buffer_arguments_are_codec_errors(kwargs):
         bilevel.to_page(bytes(128 * 40), method="threshold", **kwargs)
     with pytest.raises(CodecError):
         bilevel.to_page("a string is not grey rows" * 1000, size=(10, 10))
+
+
+# ---- auto per tile: a mixed page keeps crisp text and halftoned greys ----
+
+def tile_mask(analysis: bilevel.Analysis, width: int, height: int) -> np.ndarray:
+    """The tile map as a pel mask (True = halftoned), cut to the page."""
+    tiles = np.array(analysis.tiles, dtype=bool).reshape(-1, (width + bilevel.TILE - 1) // bilevel.TILE)
+    return np.kron(tiles, np.ones((bilevel.TILE, bilevel.TILE), bool))[:height, :width]
+
+
+def ordered_reference(a: np.ndarray, yres: float = 196.0) -> np.ndarray:
+    t = np.array(bilevel.matrix_thresholds("cluster", yres), dtype=np.int32)
+    h, w = a.shape
+    return a < np.tile(t, (h // t.shape[0] + 1, w // t.shape[1] + 1))[:h, :w]
+
+
+def mixed_page(width: int = 1728, rows: int = 1200) -> np.ndarray:
+    """Text above (a strip of the text page), a horizontal gradient below with white margins."""
+    a = np.full((rows, width), 255, np.uint8)
+    a[:rows // 2] = np.asarray(greypages.text(2287, width))[100:100 + rows // 2]
+    g0, g1 = rows // 2 + 64, rows - 64
+    a[g0:g1, 96:width - 96] = np.linspace(0, 255, width - 192).astype(np.uint8)[None, :]
+    return a
+
+
+@pytest.mark.parametrize("yres", (98.0, 196.0))
+def test_auto_on_a_mixed_page_thresholds_text_tiles_and_halftones_grey_tiles(yres):
+    a = mixed_page()
+    image = Image.fromarray(a, "L")
+    seen = bilevel.analyse(image)
+    assert seen.method == "mixed" and 0.2 < seen.halftone_fraction < 0.6
+    mask = tile_mask(seen, *image.size)
+    assert not mask[:600].any()  # every tile of the text: thresholded
+    # the gradient's middle (grey 40..215): halftoned, up to its edges
+    x0, x1 = 96 + int(40 / 255 * 1536) + 32, 96 + int(215 / 255 * 1536) - 32
+    assert mask[700:1100, x0:x1].all()
+    got = unpack(bilevel.to_page(image, 204, yres))
+    threshold = a < seen.level
+    assert np.array_equal(got[~mask], threshold[~mask])  # text tiles: bit-identical to threshold
+    ordered = unpack(bilevel.to_page(image, 204, yres, method="ordered"))
+    assert np.array_equal(ordered, ordered_reference(a, yres))
+    assert np.array_equal(got[mask], ordered[mask])  # grey tiles: the page's ordered halftone
+    # the text level is the text's own: the gradient does not move it
+    text_only = bilevel.analyse(Image.fromarray(a[:600], "L"))
+    assert abs(seen.level - text_only.level) <= 3
+
+
+def test_auto_on_a_mixed_page_keeps_the_greys_a_per_page_threshold_loses():
+    a = mixed_page()
+    got = unpack(bilevel.to_page(Image.fromarray(a, "L")))
+    band = got[700:1100, 96:1632]  # the gradient, left (black) to right (white)
+    means = band.reshape(400, 48, 32).mean(axis=(0, 2))
+    want = 1 - a[800, 96:1632].reshape(48, 32).mean(axis=1) / 255
+    assert np.abs(means - want).max() < 0.1  # each column of tiles keeps its grey
+
+
+@pytest.mark.parametrize("rows", (2287, 1143))
+def test_auto_on_pure_text_and_pure_photo_pages_is_unchanged(rows):
+    yres = 196.0 if rows > 2000 else 98.0
+    text, photo = greypages.text(rows), greypages.photo(rows)
+    seen_text, seen_photo = bilevel.analyse(text), bilevel.analyse(photo)
+    assert (seen_text.method, seen_text.halftone_fraction) == ("threshold", 0.0)
+    assert (seen_photo.method, seen_photo.halftone_fraction, seen_photo.level) == ("ordered", 1.0, -1)
+    assert bilevel.to_page(text, 204, yres) == bilevel.to_page(text, 204, yres, method="threshold")
+    assert bilevel.to_page(photo, 204, yres) == bilevel.to_page(photo, 204, yres, method="ordered")
+    assert not any(any(row) for row in seen_text.tiles) and all(all(row) for row in seen_photo.tiles)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 3), (33, 65), (45, 37), (100, 31), (257, 129), (1727, 95)])
+def test_auto_tiles_at_the_edges_agree_with_threshold_and_ordered(size):
+    """Odd sizes: partial tiles at the right and bottom edges, a gradient across a text-like
+    left half; every pel is the threshold's or the ordered halftone's, as its tile says."""
+    width, height = size
+    a = np.full((height, width), 255, np.uint8)
+    a[:, width // 2:] = np.linspace(60, 190, width - width // 2).astype(np.uint8)[None, :]
+    rng = np.random.default_rng(width * height)
+    strokes = rng.random((height, width // 2)) < 0.15  # black strokes with anti-aliased edges
+    a[:, :width // 2][strokes] = 0
+    image = Image.fromarray(a, "L")
+    seen = bilevel.analyse(image)
+    assert len(seen.tiles) == (height + 31) // 32 and len(seen.tiles[0]) == (width + 31) // 32
+    page = bilevel.to_page(image)
+    padded = np.frombuffer(page.data, np.uint8).reshape(height, page.stride)
+    if width % 8:  # padding bits zero
+        assert not (padded[:, -1] & (0xFF >> (width % 8))).any()
+    mask = tile_mask(seen, width, height)
+    got = unpack(page)
+    level = seen.level if seen.level >= 0 else 128
+    assert np.array_equal(got[~mask], (a < level)[~mask])
+    assert np.array_equal(got[mask], ordered_reference(a)[mask])
+    if width >= 64 and height >= 64:
+        assert seen.method == "mixed"
+
+
+def test_auto_with_a_level_uses_it_on_text_tiles():
+    a = mixed_page(width=640, rows=600)
+    image = Image.fromarray(a, "L")
+    seen = bilevel.analyse(image)
+    mask = tile_mask(seen, 640, 600)
+    assert mask.any() and not mask.all()
+    got = unpack(bilevel.to_page(image, level=100))
+    assert np.array_equal(got[~mask], (a < 100)[~mask])
+    assert np.array_equal(got[mask], ordered_reference(a)[mask])
+
+
+def test_c_core_reports_the_halftone_share():
+    a = mixed_page(width=640, rows=600)
+    rows, method, level, mid, halftone = _bilevel.convert(a.tobytes(), 640, 600, _bilevel.AUTO,
+                                                          _bilevel.NO_LEVEL, 0)
+    seen = bilevel.analyse(Image.fromarray(a, "L"))
+    assert (method, level) == (_bilevel.MIXED, seen.level)
+    assert halftone == pytest.approx(seen.halftone_fraction) and 0 < halftone < 1
+    assert 0 < mid < 1
+    for method, share in ((_bilevel.THRESHOLD, 0.0), (_bilevel.ORDERED, 1.0), (_bilevel.DIFFUSION, 1.0)):
+        assert _bilevel.convert(a.tobytes(), 640, 600, method, 128, 0)[4] == share
+
+
+def test_mixed_is_not_a_method_to_ask_for():
+    with pytest.raises(CodecError):
+        _bilevel.convert(b"\x00" * 8, 8, 1, _bilevel.MIXED, 128, 0)
+    with pytest.raises(CodecError):
+        bilevel.to_page(Image.new("L", (8, 8), 128), method="mixed")
+    with pytest.raises(CodecError):
+        _bilevel.analyse(b"\x00" * 8, 8, 2)  # two rows promised, one given

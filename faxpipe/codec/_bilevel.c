@@ -264,6 +264,260 @@ static void diffuse_rows(const uint8_t *grey, size_t gs, int width, int height, 
     }
 }
 
+
+/* ---- auto, per tile (see _bilevel.h) ---- */
+
+enum { TILE_EMPTY = 0, TILE_TEXT = 1, TILE_TINT = 2, TILE_PHOTO = 3 };
+
+/* One row's contribution to the statistics of the tiles it crosses: smooth mid-greys, smooth
+ * tints in [lo, hi) (mid-greys included), blank pels (smooth and outside [lo, hi): paper or solid
+ * ink) and edges; `below` is the next row (the row itself on the last). */
+static void tile_row_stats(const uint8_t *row, const uint8_t *below, int width, int tiles_x,
+                           uint8_t lo, uint8_t hi, uint32_t *counts)
+{
+    const uint8_t span = (uint8_t)(hi - lo);
+    for (int t = 0; t < tiles_x; t++) {
+        int x0 = t * BL_TILE, x1 = x0 + BL_TILE < width ? x0 + BL_TILE : width;
+        int last = x1 == width;  /* the page's last pel has no right neighbour */
+        int end = last ? x1 - 1 : x1;
+        uint32_t m = 0, s = 0, k = 0, e = 0;
+        for (int x = x0; x < end; x++) {  /* branch-free: the compiler vectorises it */
+            uint8_t g = row[x], r = row[x + 1], b = below[x];
+            uint8_t dr = (uint8_t)(g > r ? g - r : r - g), db = (uint8_t)(g > b ? g - b : b - g);
+            uint8_t d = dr > db ? dr : db;
+            uint8_t smooth = d < BL_SMOOTH, tint = (uint8_t)(g - lo) < span;
+            m += smooth & ((uint8_t)(g - BL_MID_LO) < BL_MID_HI - BL_MID_LO);
+            s += smooth & tint;
+            k += smooth & !tint;
+            e += d >= BL_EDGE;
+        }
+        if (last) {
+            uint8_t g = row[x1 - 1], b = below[x1 - 1];
+            uint8_t d = (uint8_t)(g > b ? g - b : b - g);
+            uint8_t smooth = d < BL_SMOOTH, tint = (uint8_t)(g - lo) < span;
+            m += smooth & ((uint8_t)(g - BL_MID_LO) < BL_MID_HI - BL_MID_LO);
+            s += smooth & tint;
+            k += smooth & !tint;
+            e += d >= BL_EDGE;
+        }
+        counts[4 * t] += m;
+        counts[4 * t + 1] += s;
+        counts[4 * t + 2] += k;
+        counts[4 * t + 3] += e;
+    }
+}
+
+/* Each tile's class from every fourth row of it (see _bilevel.h). Shares are of the tile's
+ * pels that are not blank, with a floor of 1/32 of the tile (one row or column), so a
+ * photograph's border that covers part of a tile counts as much as its middle, and a few grey
+ * pels count for nothing. */
+static void classify_tiles(const uint8_t *grey, size_t gs, int width, int height, int tiles_x,
+                           uint8_t lo, uint8_t hi, uint8_t *cls, uint32_t *counts)
+{
+    for (int y0 = 0, ty = 0; y0 < height; y0 += BL_TILE, ty++) {
+        int y1 = y0 + BL_TILE < height ? y0 + BL_TILE : height;
+        memset(counts, 0, 4 * (size_t)tiles_x * sizeof *counts);
+        uint32_t rows = 0;
+        for (int y = y0; y < y1; y += 4, rows++) {
+            const uint8_t *row = grey + (size_t)y * gs;
+            tile_row_stats(row, y + 1 < height ? row + gs : row, width, tiles_x, lo, hi, counts);
+        }
+        for (int t = 0; t < tiles_x; t++) {
+            int cols = (t + 1) * BL_TILE < width ? BL_TILE : width - t * BL_TILE;
+            uint32_t n = rows * (uint32_t)cols, *c = counts + 4 * t;
+            uint32_t mid = c[0], tone = c[1], content = n - c[2];
+            uint8_t k = 32 * mid >= n && 4 * mid >= content ? TILE_PHOTO
+                      : 32 * tone >= n && 2 * tone >= content && 4 * c[3] <= content ? TILE_TINT
+                      : c[3] ? TILE_TEXT : TILE_EMPTY;
+            cls[(size_t)ty * tiles_x + t] = k;
+        }
+    }
+}
+
+/* Tints 4-connected to a photo tile become photo (a gradient's light and dark ends, the pale
+ * steps of a grey scale); the others become empty (a shaded box of a form: thresholded). */
+static void grow_photos(uint8_t *cls, int tiles_x, int tiles_y, uint32_t *stack)
+{
+    size_t n = (size_t)tiles_x * tiles_y, top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cls[i] == TILE_PHOTO)
+            stack[top++] = (uint32_t)i;
+    while (top) {
+        uint32_t i = stack[--top];
+        int tx = (int)(i % (uint32_t)tiles_x), ty = (int)(i / (uint32_t)tiles_x);
+        static const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+        for (int k = 0; k < 4; k++) {
+            int x = tx + dx[k], y = ty + dy[k];
+            if (x < 0 || y < 0 || x >= tiles_x || y >= tiles_y)
+                continue;
+            size_t j = (size_t)y * tiles_x + x;
+            if (cls[j] == TILE_TINT) {
+                cls[j] = TILE_PHOTO;  /* each tile is pushed at most once: top <= n */
+                stack[top++] = (uint32_t)j;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cls[i] == TILE_TINT)
+            cls[i] = TILE_EMPTY;
+}
+
+/* The 3x3 vote (see _bilevel.h): map[i] = 1 to halftone tile i. Returns the number of them. */
+static size_t vote_tiles(const uint8_t *cls, int tiles_x, int tiles_y, uint8_t *map)
+{
+    size_t halftone = 0;
+    for (int ty = 0; ty < tiles_y; ty++)
+        for (int tx = 0; tx < tiles_x; tx++) {
+            int photo = 0, text = 0;
+            for (int y = ty - 1; y <= ty + 1; y++)
+                for (int x = tx - 1; x <= tx + 1; x++) {
+                    if (x < 0 || y < 0 || x >= tiles_x || y >= tiles_y)
+                        continue;
+                    uint8_t c = cls[(size_t)y * tiles_x + x];
+                    photo += c == TILE_PHOTO;
+                    text += c == TILE_TEXT;
+                }
+            uint8_t c = cls[(size_t)ty * tiles_x + tx];
+            uint8_t h = c == TILE_PHOTO ? photo >= text : c == TILE_TEXT ? photo > text : photo >= 5;
+            map[(size_t)ty * tiles_x + tx] = h;
+            halftone += h;
+        }
+    return halftone;
+}
+
+/* Histogram of every fourth row (as bl_analyse) over the thresholded tiles only. */
+static void text_histogram(const uint8_t *grey, size_t gs, int width, int height, int tiles_x,
+                           const uint8_t *map, uint64_t hist[256])
+{
+    memset(hist, 0, 256 * sizeof hist[0]);
+    int sample = height >= 4 ? 4 : 1;
+    for (int y = 0; y < height; y += sample) {
+        const uint8_t *row = grey + (size_t)y * gs, *m = map + (size_t)(y / BL_TILE) * tiles_x;
+        for (int t = 0; t < tiles_x; t++) {
+            if (m[t])
+                continue;
+            int x1 = (t + 1) * BL_TILE < width ? (t + 1) * BL_TILE : width;
+            for (int x = t * BL_TILE; x < x1; x++)
+                hist[row[x]]++;
+        }
+    }
+}
+
+/* auto's plan; `map` is tiles_x * tiles_y bytes. Sets *halftone to the number of halftoned
+ * tiles and, when some tiles are thresholded, *level and *otsu from those tiles. */
+static int plan(const uint8_t *grey, size_t gs, int width, int height, uint8_t *map,
+                size_t *halftone, int *level, int *otsu, double *mid)
+{
+    int tiles_x = (width + BL_TILE - 1) / BL_TILE, tiles_y = (height + BL_TILE - 1) / BL_TILE;
+    size_t n = (size_t)tiles_x * tiles_y;
+    uint64_t hist[256];  /* as bl_analyse: every fourth row */
+    int sample = height >= 4 ? 4 : 1;
+    bl_histogram(grey, gs * (size_t)sample, width, (height + sample - 1) / sample, hist);
+    bl_classify(hist, mid);
+    *otsu = bl_otsu(hist);
+    *level = bl_text_level(hist, *otsu);
+    *halftone = 0;
+    if (n == 0)
+        return BL_OK;
+    /* tints stop short of the paper: where one grey (+-8) covers 30 % of the page, that is the
+     * paper (a scan's is often 230..245); a photograph has no such grey */
+    int hi = BL_TINT_HI, mode = *otsu;
+    uint64_t total = 0;
+    for (int i = 0; i < 256; i++)
+        total += hist[i];
+    for (int i = *otsu; i < 256; i++)
+        if (hist[i] > hist[mode])
+            mode = i;
+    uint64_t near = 0;
+    for (int i = mode - 8 < 0 ? 0 : mode - 8; i <= mode + 8 && i < 256; i++)
+        near += hist[i];
+    if (10 * near >= 3 * total && mode - 12 < hi)
+        hi = mode - 12 < BL_MID_HI ? BL_MID_HI : mode - 12;
+    int lo = BL_TINT_LO;
+    uint8_t *cls = malloc(n);
+    uint32_t *scratch = malloc((n > 4 * (size_t)tiles_x ? n : 4 * (size_t)tiles_x) * sizeof *scratch);
+    if (!cls || !scratch) {
+        free(cls);
+        free(scratch);
+        return BL_ERR_NOMEM;
+    }
+    classify_tiles(grey, gs, width, height, tiles_x, (uint8_t)lo, (uint8_t)hi, cls, scratch);
+    grow_photos(cls, tiles_x, tiles_y, scratch);
+    *halftone = vote_tiles(cls, tiles_x, tiles_y, map);
+    free(cls);
+    free(scratch);
+    if (*halftone > 0 && *halftone < n) {  /* the text level of the text, not of the photo */
+        text_histogram(grey, gs, width, height, tiles_x, map, hist);
+        *otsu = bl_otsu(hist);
+        *level = bl_text_level(hist, *otsu);
+    }
+    return BL_OK;
+}
+
+int bl_auto_plan(const uint8_t *grey, size_t grey_stride, int width, int height, uint8_t *map,
+                 bl_info *info, int *otsu)
+{
+    if (!grey || width < 1 || width > BL_MAX_WIDTH || height < 0 || height > BL_MAX_HEIGHT ||
+        grey_stride < (size_t)width)
+        return BL_ERR_ARGS;
+    size_t n = (size_t)((width + BL_TILE - 1) / BL_TILE) * (size_t)((height + BL_TILE - 1) / BL_TILE);
+    uint8_t *own = map ? NULL : malloc(n ? n : 1);
+    if (!map && !own)
+        return BL_ERR_NOMEM;
+    size_t halftone;
+    int level, o;
+    double mid;
+    int status = plan(grey, grey_stride, width, height, map ? map : own, &halftone, &level, &o, &mid);
+    free(own);
+    if (status != BL_OK)
+        return status;
+    if (otsu)
+        *otsu = o;
+    if (info) {
+        info->method = halftone == 0 ? BL_THRESHOLD : halftone == n ? BL_ORDERED : BL_MIXED;
+        info->level = info->method == BL_ORDERED ? -1 : level;
+        info->mid_fraction = mid;
+        info->halftone_fraction = n ? (double)halftone / (double)n : 0.0;
+    }
+    return BL_OK;
+}
+
+/* Threshold tiles at `level`, halftone tiles with the matrix, both in page coordinates: each
+ * pel comes out exactly as the whole-page threshold or ordered conversion would make it. */
+static void mixed_rows(const uint8_t *grey, size_t gs, int width, int height, int level,
+                       int matrix, const uint8_t *map, uint8_t *flags, uint8_t *limits,
+                       uint8_t *out, size_t stride)
+{
+    const uint8_t *order = MATRICES[matrix].order;
+    int cols = MATRICES[matrix].cols, rows = MATRICES[matrix].rows, cells = cols * rows;
+    int tiles_x = (width + BL_TILE - 1) / BL_TILE;
+    for (int r = 0; r < rows; r++)
+        for (int x = 0; x < width; x++)
+            limits[(size_t)r * width + x] =
+                (uint8_t)(256 - (2 * order[r * cols + x % cols] + 1) * 128 / cells);
+    const uint8_t lvl = (uint8_t)(level > 255 ? 255 : level);
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = grey + (size_t)y * gs, *m = map + (size_t)(y / BL_TILE) * tiles_x;
+        const uint8_t *lim = limits + (size_t)(y % rows) * width;
+        for (int t = 0; t < tiles_x;) {  /* a run of tiles with the same decision */
+            int u = t + 1;
+            while (u < tiles_x && m[u] == m[t])
+                u++;
+            int x0 = t * BL_TILE, x1 = u * BL_TILE < width ? u * BL_TILE : width;
+            if (m[t])
+                for (int x = x0; x < x1; x++)
+                    flags[x] = row[x] < lim[x];
+            else if (level > 255)
+                memset(flags + x0, 1, (size_t)(x1 - x0));
+            else
+                for (int x = x0; x < x1; x++)
+                    flags[x] = row[x] < lvl;
+            t = u;
+        }
+        bl_pack_row(flags, width, out + (size_t)y * stride);
+    }
+}
+
 int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, int method,
                int level, int matrix, uint8_t *out, bl_info *info)
 {
@@ -272,14 +526,28 @@ int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, i
         method > BL_ORDERED || (level != BL_NO_LEVEL && (level < 0 || level > 256)) ||
         matrix < 0 || matrix >= BL_MATRICES)
         return BL_ERR_ARGS;
-    double mid = -1;
-    if (method == BL_AUTO || (method == BL_THRESHOLD && level == BL_NO_LEVEL)) {
+    double mid = -1, halftone = method == BL_THRESHOLD ? 0.0 : 1.0;
+    uint8_t *map = NULL;
+    if (method == BL_AUTO) {
+        size_t n = (size_t)((width + BL_TILE - 1) / BL_TILE) *
+                   (size_t)((height + BL_TILE - 1) / BL_TILE);
+        map = malloc(n ? n : 1);
+        bl_info plan_info;
+        int status = map ? bl_auto_plan(grey, grey_stride, width, height, map, &plan_info, NULL)
+                         : BL_ERR_NOMEM;
+        if (status != BL_OK) {
+            free(map);
+            return status;
+        }
+        method = plan_info.method;
+        mid = plan_info.mid_fraction;
+        halftone = plan_info.halftone_fraction;
+        if (level == BL_NO_LEVEL)
+            level = plan_info.level;
+    } else if (method == BL_THRESHOLD && level == BL_NO_LEVEL) {
         int chosen, otsu, text;
         bl_analyse(grey, grey_stride, width, height, &chosen, &otsu, &text, &mid);
-        if (method == BL_AUTO)
-            method = chosen;
-        if (method == BL_THRESHOLD && level == BL_NO_LEVEL)
-            level = text;
+        level = text;
     }
     if (method == BL_DIFFUSION)  /* 0 and 256 would only push the error one way */
         level = level == BL_NO_LEVEL ? 128 : level < 1 ? 1 : level > 255 ? 255 : level;
@@ -287,20 +555,26 @@ int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, i
         info->method = method;
         info->level = method == BL_ORDERED ? -1 : level;
         info->mid_fraction = mid;
+        info->halftone_fraction = halftone;
     }
     size_t stride = (size_t)(width + 7) / 8;
     uint8_t *flags = malloc((size_t)width);
-    if (!flags)
+    if (!flags) {
+        free(map);
         return BL_ERR_NOMEM;
+    }
     int status = BL_OK;
     if (method == BL_THRESHOLD) {
         threshold_rows(grey, grey_stride, width, height, level, flags, out, stride);
-    } else if (method == BL_ORDERED) {
+    } else if (method == BL_ORDERED || method == BL_MIXED) {
         uint8_t *limits = malloc((size_t)MATRICES[matrix].rows * (size_t)width);
-        if (limits)
+        if (!limits)
+            status = BL_ERR_NOMEM;
+        else if (method == BL_ORDERED)
             ordered_rows(grey, grey_stride, width, height, matrix, flags, limits, out, stride);
         else
-            status = BL_ERR_NOMEM;
+            mixed_rows(grey, grey_stride, width, height, level, matrix, map, flags, limits, out,
+                       stride);
         free(limits);
     } else {
         int32_t *err = malloc(2 * (size_t)(width + 2) * sizeof *err);
@@ -311,5 +585,6 @@ int bl_convert(const uint8_t *grey, size_t grey_stride, int width, int height, i
         free(err);
     }
     free(flags);
+    free(map);
     return status;
 }

@@ -27,7 +27,8 @@ static int fits(const Py_buffer *grey, int width, int height, Py_ssize_t stride)
 }
 
 /* convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method_used,
- * level_used, mid_fraction); grey is any buffer of rows `stride` (default width) bytes apart. */
+ * level_used, mid_fraction, halftone_fraction); grey is any buffer of rows `stride` (default
+ * width) bytes apart. */
 static PyObject *py_convert(PyObject *self, PyObject *args)
 {
     Py_buffer grey;
@@ -64,11 +65,13 @@ static PyObject *py_convert(PyObject *self, PyObject *args)
         return status == BL_ERR_NOMEM ? PyErr_NoMemory()
                                       : raise_args("bilevel method, level or matrix out of range");
     }
-    return Py_BuildValue("(Niid)", rows, info.method, info.level, info.mid_fraction);
+    return Py_BuildValue("(Niidd)", rows, info.method, info.level, info.mid_fraction,
+                         info.halftone_fraction);
 }
 
-/* analyse(grey, width, height) -> (method, text_level, otsu_level, mid_fraction): what auto
- * would do. */
+/* analyse(grey, width, height) -> (method, text_level, otsu_level, mid_fraction,
+ * halftone_fraction, tile_map, tiles_x): what auto would do, tile by tile (tile_map: one byte
+ * per BL_TILE x BL_TILE tile, row-major, 1 = halftoned). */
 static PyObject *py_analyse(PyObject *self, PyObject *args)
 {
     Py_buffer grey;
@@ -80,13 +83,25 @@ static PyObject *py_analyse(PyObject *self, PyObject *args)
         PyBuffer_Release(&grey);
         return raise_args("grey image geometry out of range or buffer too short");
     }
-    double mid;
-    int method, otsu, level;
+    int tiles_x = (width + BL_TILE - 1) / BL_TILE, tiles_y = (height + BL_TILE - 1) / BL_TILE;
+    PyObject *map = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)tiles_x * tiles_y);
+    if (!map) {
+        PyBuffer_Release(&grey);
+        return NULL;
+    }
+    bl_info info;
+    int otsu, status;
+    uint8_t *m = (uint8_t *)PyBytes_AS_STRING(map);
     Py_BEGIN_ALLOW_THREADS
-    bl_analyse(grey.buf, (size_t)width, width, height, &method, &otsu, &level, &mid);
+    status = bl_auto_plan(grey.buf, (size_t)width, width, height, m, &info, &otsu);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&grey);
-    return Py_BuildValue("(iiid)", method, level, otsu, mid);
+    if (status != BL_OK) {
+        Py_DECREF(map);
+        return status == BL_ERR_NOMEM ? PyErr_NoMemory() : raise_args("bad grey image");
+    }
+    return Py_BuildValue("(iiiddNi)", info.method, info.level, otsu, info.mid_fraction,
+                         info.halftone_fraction, map, tiles_x);
 }
 
 /* matrix(id) -> (order bytes, cols, rows): a matrix's black-first order, row-major. */
@@ -103,9 +118,9 @@ static PyObject *py_matrix(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"convert", py_convert, METH_VARARGS,
-     "convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method, level, mid_fraction)"},
+     "convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method, level, mid_fraction, halftone_fraction)"},
     {"analyse", py_analyse, METH_VARARGS,
-     "analyse(grey, width, height) -> (method auto would use, text level, Otsu level, mid-grey fraction)"},
+     "analyse(grey, width, height) -> (method auto would use, text level, Otsu level, mid-grey fraction, halftone tile fraction, tile map, tiles across)"},
     {"matrix", py_matrix, METH_VARARGS, "matrix(id) -> (black-first order, cols, rows)"},
     {NULL, NULL, 0, NULL},
 };
@@ -122,6 +137,8 @@ PyMODINIT_FUNC PyInit__bilevel(void)
         PyModule_AddIntConstant(m, "THRESHOLD", BL_THRESHOLD) < 0 ||
         PyModule_AddIntConstant(m, "DIFFUSION", BL_DIFFUSION) < 0 ||
         PyModule_AddIntConstant(m, "ORDERED", BL_ORDERED) < 0 ||
+        PyModule_AddIntConstant(m, "MIXED", BL_MIXED) < 0 ||
+        PyModule_AddIntConstant(m, "TILE", BL_TILE) < 0 ||
         PyModule_AddIntConstant(m, "CLUSTER_8X8", BL_CLUSTER_8X8) < 0 ||
         PyModule_AddIntConstant(m, "CLUSTER_8X4", BL_CLUSTER_8X4) < 0 ||
         PyModule_AddIntConstant(m, "CLUSTER45_8X8", BL_CLUSTER45_8X8) < 0 ||
