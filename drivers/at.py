@@ -384,26 +384,34 @@ class ATChannel:
         self.transcript.tx("<DLE><ETX>")
         self.write(DLE_ETX)
 
-    def read_data(self, *, timeout: float | None = None, limit: int = 1 << 20, what: str = "data") -> bytes:
+    def read_data(self, *, timeout: float | None = None, limit: int = 1 << 20, what: str = "data",
+                  idle: float | None = None) -> bytes:
         """Data from the DCE up to DLE ETX (after CONNECT), unstuffed; bounded by ``limit``.
 
-        The timeout covers the whole block; a modem that never ends it gives :class:`ModemError`."""
+        The timeout covers the whole block; with ``idle`` the DCE may also fall silent for at most
+        that many seconds between bytes (a page lasts minutes, a stall is a broken modem). A modem
+        that never ends the block gives :class:`ModemError`."""
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        last = time.monotonic()
         decoder = DleDecoder(limit)
         out = bytearray()
         try:
             while True:
                 self._skip_lf()
                 if self._buf:
+                    last = time.monotonic()
                     chunk = bytes(self._buf)
                     self._buf.clear()
                     out += decoder.feed(chunk)
                     if decoder.done:
                         self._buf[:0] = decoder.rest
                         break
-                if not self._fill(deadline):
-                    raise ModemError(f"no DLE ETX within {timeout:g} s after {len(out)} data bytes: the modem "
+                until = deadline if idle is None else min(deadline, last + idle)
+                if not self._fill(until):
+                    why = (f"{idle:g} s of silence" if idle is not None and until < deadline
+                           else f"{timeout:g} s")
+                    raise ModemError(f"no DLE ETX after {len(out)} data bytes ({why}): the modem "
                                      "stopped sending (carrier lost?) or this is not T.31 data")
         except ModemError:
             self.transcript.data("RX", bytes(out), f"{what} (incomplete)")
@@ -412,6 +420,34 @@ class ATChannel:
         if decoder.other_pairs:
             self.transcript.note(f"{decoder.other_pairs} unknown DLE pairs dropped")
         return bytes(out)
+
+    def read_data_or_result(self, *, timeout: float | None = None, limit: int = 1 << 20,
+                            what: str = "data") -> "bytes | Response":
+        """After ``+FRH``'s CONNECT: the frame (a DLE block, as :meth:`read_data`) or, when the DCE
+        reports a result code instead of data, that :class:`Response` — a frame lost in noise shows
+        as CONNECT then NO CARRIER (T.31 §8.3.6; HDLC frames start with address 0xFF, never text)."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            self._skip_lf()
+            while self._buf[:1] in (b"\r", b"\n"):
+                del self._buf[0]
+            if self._buf:
+                if not 0x20 <= self._buf[0] < 0x7F:
+                    break
+                end = next((i for i, b in enumerate(self._buf) if b in (0x0D, 0x0A)), -1)
+                if end >= 0:
+                    name = result_name(self._buf[:end].decode("ascii", "replace"), numeric=self.numeric)
+                    if name is not None and name != "RING":
+                        line = self.read_line(deadline) or ""
+                        return Response(command=self._last_command, result=name, text=line)
+                    break
+                if len(self._buf) >= MAX_LINE:
+                    break
+            if not self._fill(deadline):
+                raise ModemError(f"neither data nor a result code within {timeout:g} s after CONNECT: "
+                                 "the modem stopped talking")
+        return self.read_data(timeout=max(0.0, deadline - time.monotonic()), limit=limit, what=what)
 
     def abort(self, *, timeout: float | None = None) -> Response:
         """Abort a pending +FRH/+FRM/+FRS by sending one character (T.31 §8.3); the DCE answers OK."""

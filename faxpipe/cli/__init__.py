@@ -18,19 +18,23 @@ EPILOG = "exit codes: 0 success, 1 some inputs failed, 2 usage error, 3 an input
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import admin, convert, demo, info, preview, serve, worker
+    from . import admin, convert, demo, info, preview, receive, send, serve, softmodem, worker
 
     parser = argparse.ArgumentParser(prog="faxpipe", description="Documents to fax pages, and faxes sent.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"faxpipe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (convert, demo, info, preview, admin, serve, worker):
+    for module in (convert, demo, info, preview, admin, serve, worker, send, receive, softmodem):
         module.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # only a pass-through command (faxpipe softmodem) takes options it does not declare
+        if not hasattr(args, "passthrough"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.passthrough = [*args.passthrough, *extra]
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
