@@ -51,10 +51,10 @@ TABLE = [
     ("AT\r", ok()),
     ("at\r", ok()),
     ("ATI3\r", ok("faxpipe softmodem Class 1 (T.31) 0.1")),
-    ("AT+FCLASS=?\r", ok("0,1")),
+    ("AT+FCLASS=?\r", ok("0,1,2,2.0")),   # Class 2 / 2.0 personalities: drivers.softmodem.fax2
     ("AT+FCLASS?\r", ok("0")),
     ("AT+FTM=?\r", ERROR),                # Class 1 commands need +FCLASS=1
-    ("AT+FCLASS=2.0\r", ERROR),
+    ("AT+FCLASS=2.1\r", ERROR),
     ("AT+FCLASS=1\r", ok()),
     ("AT+FCLASS?\r", ok("1")),
     ("AT+FTM=?\r", ok(MODS)),
@@ -557,7 +557,7 @@ def test_pty_pair_with_pyserial(pty_pair):
         a, b = ATChannel(pa), ATChannel(pb)
         assert a.set_line("dtr", True) in (True, False)             # a pty has no modem-control lines
         assert "faxpipe" in a.command("ATI3").info
-        assert a.query("AT+FCLASS=?") == "0,1"
+        assert a.query("AT+FCLASS=?") == "0,1,2,2.0"
         for ch in (a, b):
             ch.check("ATE0")
             ch.check("AT+FCLASS=1")

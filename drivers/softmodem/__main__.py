@@ -20,7 +20,7 @@ from .pty import PtyModem
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m drivers.softmodem",
-                                description="Serve software Class 1 fax modems (T.31) on pseudo-terminals.")
+                                description="Serve software fax modems (Class 1 T.31, Class 2, Class 2.0 T.32) on pseudo-terminals.")
     p.add_argument("--pair", action="store_true", help="two modems joined by a line (numbers 100 and 200)")
     p.add_argument("--numbers", default=None, help="comma-separated numbers, one pty each (default 100,200)")
     p.add_argument("--exchange", default="pty", help="exchange name (default pty)")
@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rings", type=int, default=0, help="S0: auto-answer after this many rings (0 = ATA)")
     p.add_argument("--fault", action="append", default=[], metavar="KEY=VALUE",
                    help="a fault for every modem: ber=1e-4, seed=1, drop=8C, corrupt=n2, cut=fcf:2E, busy=1 …")
+    p.add_argument("--class", dest="classes", default="1,2,2.0",
+                   help="fax classes the modems offer, e.g. 2.0 or 1,2 (default 1,2,2.0; one class is also "
+                        "the +FCLASS they start in)")
+    p.add_argument("--quirks", default="", help="Class 2 / 2.0 quirks: reverse_rx, reverse_tx, host_rtc, bogus_counts")
     p.add_argument("-v", "--verbose", action="store_true", help="log AT commands and results to stderr")
     return p
 
@@ -51,8 +55,14 @@ def main(argv=None) -> int:
         print(f"softmodem: {exc}", file=sys.stderr)
         return 2
     ptys = []
+    classes = tuple(c.strip() for c in args.classes.split(",") if c.strip())
+    quirks = tuple(q.strip() for q in args.quirks.split(",") if q.strip())
     for number in numbers:
-        modem = SoftModem(number.strip(), exchange)
+        try:
+            modem = SoftModem(number.strip(), exchange, classes=classes, quirks=quirks)
+        except ValueError as exc:
+            print(f"softmodem: {exc}", file=sys.stderr)
+            return 2
         modem.s[0] = args.rings
         ptys.append(PtyModem(modem))
     for pty in ptys:

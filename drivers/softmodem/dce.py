@@ -10,7 +10,10 @@ Command state (V.250 §5): ``AT`` lines ending in S3 (CR), S5 (backspace) edits,
 echo (``E``, default on as on real modems), verbose / numeric results (``V``), quiet (``Q``),
 ``Z`` / ``&F`` reset, ``I`` identification, ``S`` registers (``S0`` = rings before auto-answer),
 ``D`` dial, ``A`` answer, ``H`` hang up; harmless settings (``L M X &C &D &K …``) are accepted.
-The Class 1 commands (T.31 §8) live in :mod:`drivers.softmodem.fax1`.
+The Class 1 commands (T.31 §8) live in :mod:`drivers.softmodem.fax1`; the Class 2 / 2.0
+personalities (SP-2388, T.32), which run faxpipe's T.30 engine inside the modem, in
+:mod:`drivers.softmodem.fax2`. ``classes`` says which of "1", "2", "2.0" the modem offers
+(``+FCLASS=?``); a single one is also the class it starts in.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 
 from .atparse import ATSyntaxError, Command, parse_line
 from .fax1 import Class1
+from .fax2 import QUIRKS, Class2
 from .line import CED_SECONDS, Exchange, Faults
 
 IN_MAX = 4096          # octets from the DTE not yet taken by the modem (a UART FIFO + a little)
@@ -40,10 +44,21 @@ class Closed(Exception):
     """The modem was closed while its thread waited."""
 
 
-class SoftModem(Class1):
-    """A software Class 1 fax modem with number ``number`` on ``exchange``."""
+class SoftModem(Class1, Class2):
+    """A software fax modem (Class 1, 2, 2.0) with number ``number`` on ``exchange``."""
 
-    def __init__(self, number: str, exchange: Exchange | None = None, *, faults: Faults | None = None):
+    EXTENDED = {**Class1.EXTENDED, **Class2.EXTENDED}
+
+    def __init__(self, number: str, exchange: Exchange | None = None, *, faults: Faults | None = None,
+                 classes=("1", "2", "2.0"), quirks=()):
+        classes = tuple(str(c).strip() for c in classes)
+        if not classes or set(classes) - {"1", "2", "2.0"}:
+            raise ValueError(f"classes must be among 1, 2, 2.0, not {classes!r}")
+        if set(quirks) - QUIRKS:
+            raise ValueError(f"unknown quirk(s) {sorted(set(quirks) - QUIRKS)} (known: {', '.join(sorted(QUIRKS))})")
+        self.classes = classes
+        self.c2_quirks = frozenset(quirks)
+        self.default_fclass = {"1": 1, "2": 2, "2.0": 20}[classes[0]] if len(classes) == 1 else 0
         self.exchange = exchange if exchange is not None else Exchange.named("default")
         self.cond = self.exchange.cond
         self.number = number
@@ -62,10 +77,11 @@ class SoftModem(Class1):
 
     def _reset(self) -> None:
         self.echo, self.verbose, self.quiet = True, True, False
-        self.fclass = 0
+        self.fclass = self.default_fclass
         self.far, self.fdd, self.flo = 0, 0, 1
         self.s = dict(S_DEFAULTS)
         self._class1_reset()
+        self._class2_reset()
 
     def __repr__(self) -> str:
         return f"SoftModem({self.number!r}, exchange={self.exchange.name!r})"
@@ -386,6 +402,7 @@ class SoftModem(Class1):
                 if call is not None:
                     self.exchange.end(call, f"{self.number} hung up")
             self._class1_reset()
+            self._class2_hangup()
 
     def _dial(self, dial_string: str):
         """ATD (V.250 §6.3.1): ring the number; in +FCLASS=1 the answer implies +FRH=3 (T.31 §8.2)."""
@@ -417,6 +434,9 @@ class SoftModem(Class1):
             if call.state in ("ended", "no answer"):
                 self._result("NO CARRIER")
                 return DONE
+        if self.fclass in (2, 20):
+            self._c2_dial(call)
+            return DONE
         if self.fclass != 1:
             ex.end(call, "no data modem in +FCLASS=0")
             self._result("NO CARRIER")
@@ -434,10 +454,13 @@ class SoftModem(Class1):
         self._rings = 0
         if self.faults.cut_at == ("answer",):
             self.exchange.end(call, "cut after answer (fault)")
-        if self.fclass != 1:
+        if self.fclass not in (1, 2, 20):
             self.exchange.end(call, "no data modem in +FCLASS=0")
             self._result("NO CARRIER")
             return
         self._sleep_until(time.monotonic() + self.exchange.scaled(CED_SECONDS))  # CED (T.30 §4.3.1.1)
+        if self.fclass in (2, 20):
+            self._c2_answer(call)
+            return
         self._fth(3)
 

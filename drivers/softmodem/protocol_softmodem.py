@@ -20,6 +20,11 @@ Options
     rings=N             S0: answer automatically after N rings (default 0 = wait for ATA)
     ber, seed, drop, corrupt, cut, busy, no_answer
                         faults of this modem (see drivers.softmodem.line)
+    class=LIST          the fax classes offered, e.g. ``2.0`` or ``1,2`` (default 1,2,2.0); a single
+                        class is also the +FCLASS the modem starts in (the Class 2 / 2.0
+                        personalities: drivers.softmodem.fax2)
+    quirks=LIST         Class 2 / 2.0 quirks of field modems: reverse_rx, reverse_tx, host_rtc,
+                        bogus_counts (drivers.softmodem.fax2)
 
 Baud rate, parity and flow-control settings are accepted and ignored (there is no UART); writes
 block while the modem's input buffer is full, which is what flow control achieves on a real port.
@@ -41,14 +46,15 @@ FAULT_OPTIONS = {"ber", "seed", "drop", "corrupt", "cut", "busy", "no_answer"}
 
 
 def parse_url(url: str):
-    """``softmodem://…`` → (number, exchange name, exchange options, S0 rings, faults or None)."""
+    """``softmodem://…`` → (number, exchange name, exchange options, S0 rings, faults or None,
+    personality options for :class:`SoftModem`: ``classes`` and ``quirks``)."""
     parts = urlparse.urlsplit(url)
     if parts.scheme.lower() != "softmodem":
         raise SerialException(f"expected a softmodem://NUMBER?options URL, not {url!r}")
     number = (parts.netloc + parts.path).strip("/")
     if not number:
         raise SerialException(f"{url!r}: the softmodem URL needs a number, e.g. softmodem://100")
-    name, exchange_options, rings, faults = "default", {}, 0, {}
+    name, exchange_options, rings, faults, personality = "default", {}, 0, {}, {}
     for option, values in urlparse.parse_qs(parts.query, keep_blank_values=True).items():
         value = values[-1]
         try:
@@ -60,6 +66,10 @@ def parse_url(url: str):
                 rings = int(value)
             elif option in FAULT_OPTIONS:
                 faults[option] = value
+            elif option == "class":
+                personality["classes"] = tuple(c.strip() for c in value.split(",") if c.strip())
+            elif option == "quirks":
+                personality["quirks"] = tuple(q.strip() for q in value.split(",") if q.strip())
             else:
                 raise ValueError(f"unknown option {option!r}")
         except ValueError as exc:
@@ -68,7 +78,7 @@ def parse_url(url: str):
         parsed = Faults.parse(faults) if faults else None
     except ValueError as exc:
         raise SerialException(f"{url!r}: {exc}") from None
-    return number, name, exchange_options, rings, parsed
+    return number, name, exchange_options, rings, parsed, personality
 
 
 class Serial(SerialBase):
@@ -85,10 +95,10 @@ class Serial(SerialBase):
             raise SerialException("Port is already open.")
         if self._port is None:
             raise SerialException("Port must be configured before it can be used.")
-        number, name, exchange_options, rings, faults = parse_url(self.portstr)
+        number, name, exchange_options, rings, faults, personality = parse_url(self.portstr)
         try:
             exchange = Exchange.named(name, **exchange_options)
-            self.modem = SoftModem(number, exchange, faults=faults)
+            self.modem = SoftModem(number, exchange, faults=faults, **personality)
         except ValueError as exc:
             raise SerialException(f"cannot open {self.portstr!r}: {exc}") from None
         self.modem.s[0] = rings
