@@ -73,3 +73,33 @@ def test_a_stray_eol_does_not_end_the_page(scheme):
     page, stats = codec.decode(a + stray + b, scheme, 64)
     assert stats.rows == 12 and stats.terminated and stats.bad_rows == 0
     assert page.data == top.data + bottom.data
+
+
+@pytest.mark.parametrize("scheme", ["mh", "mr", "mmr"])
+@pytest.mark.parametrize("blank", [1, 63, 64, 65, 200])
+def test_blank_stretches_around_content(scheme, blank):
+    """MMR decodes runs of white rows 64 at a time (one V0 bit each): the rows after them
+    must still line up, with max_height cutting inside a stretch."""
+    stride = 216
+    rows = [bytes(stride)] * blank + [b"\x0f" * stride] + [bytes(stride)] * blank + [b"\xf0" + bytes(stride - 1)]
+    page = Page.from_bytes(b"".join(rows), 1728, len(rows))
+    data = codec.encode(page, scheme)
+    assert codec.decode(data, scheme, 1728).page == page
+    cut = codec.decode(data, scheme, 1728, max_height=blank + 3)
+    assert cut.page.data == page.data[: (blank + 3) * stride]
+
+
+@pytest.mark.parametrize("scheme", ["mh", "mr"])
+@pytest.mark.parametrize("fill", [False, True])
+def test_repeated_white_rows_after_content(scheme, fill):
+    """White rows are recognised by their bits once one has been decoded; a white 2-D row coded
+    against a row with content has other bits, and must not be mistaken for one."""
+    stride = 216
+    pattern = []
+    for block in range(6):
+        pattern += [b"\x3c" * stride] * (block % 3) + [bytes(stride)] * (block + 2)
+    page = Page.from_bytes(b"".join(pattern), 1728, len(pattern))
+    for k in (1, 2, 4):
+        data = codec.encode(page, scheme, fill=fill, k=k)
+        decoded, stats = codec.decode(data, scheme, 1728)
+        assert decoded == page and stats.bad_rows == 0 and stats.terminated

@@ -843,11 +843,26 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     bit_reader b = {data, data + len, data, 0, 0};
     int mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
     int seen_eol = 0, ref_lost = 0;
+    /* The bits of the last white row of a T.4 stream (fill, EOL, tag and codes, as they came):
+     * the same bits again are the same white row, whatever the coding (T.4 rows depend only
+     * on their bits and, in 2-D, on the row above, which is then white too). */
+    uint64_t white_bits = 0;
+    int white_len = 0;
 
     while (res->rows_decoded < max_rows) {
         int n, eols = 0, two_d = mmr;
         if (opt->byte_align)
             br_align(&b);
+        br_refill(&b);
+        if (white_len && b.n >= white_len && b.acc >> (64 - white_len) == white_bits) {
+            memset(rows + (size_t)res->rows_decoded * s.stride, 0, s.stride);
+            res->rows_decoded++;
+            s.consecutive = 0;
+            br_skip(&b, white_len);
+            continue;
+        }
+        uint64_t start_acc = b.acc;
+        size_t start_pos = br_pos(&b);
         if (mmr) {
             br_refill(&b);
             if (br_exhausted(&b) || (b.acc == 0 && b.p >= b.end))
@@ -856,6 +871,22 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                 br_consume(&b, 24);
                 res->terminated = 1;
                 break;
+            }
+            if (ref[0] == width && !opt->byte_align) {
+                /* Below a white row, a white row is one V0 code: each 1 bit is a whole row.
+                 * Blank stretches (margins, space between lines) go by 64 rows at a time. */
+                int ones = ~b.acc ? clz64(~b.acc) : 64;
+                if (ones > b.n)
+                    ones = b.n;
+                if (ones > max_rows - res->rows_decoded)
+                    ones = max_rows - res->rows_decoded;
+                if (ones > 0) {
+                    memset(rows + (size_t)res->rows_decoded * s.stride, 0, (size_t)ones * s.stride);
+                    res->rows_decoded += ones;
+                    s.consecutive = 0;
+                    br_skip(&b, ones);
+                    continue;
+                }
             }
         } else {
             int r;
@@ -886,6 +917,13 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
             : two_d       ? decode_2d(&b, cur, ref, width, &copy)
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
+            size_t used = br_pos(&b) - start_pos;
+            white_len = 0;
+            if (!mmr && !opt->byte_align && eols == 1 && used <= 56 && (n == 0 || cur[0] >= width) &&
+                (!two_d || ref[0] >= width)) {
+                white_len = (int)used;
+                white_bits = start_acc >> (64 - white_len);
+            }
             ref_lost = 0;
             sink_good(&s, cur, n, copy);
             cur[n] = cur[n + 1] = cur[n + 2] = width;
@@ -896,6 +934,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         }
         sink_bad(&s);
         ref_lost = mr;
+        white_len = 0;
         if (mmr || !seen_eol || b.n < 0 || br_resync(&b) < 0)
             break;   /* T.6 and EOL-less streams cannot resynchronise */
     }
