@@ -103,3 +103,15 @@ def test_repeated_white_rows_after_content(scheme, fill):
         data = codec.encode(page, scheme, fill=fill, k=k)
         decoded, stats = codec.decode(data, scheme, 1728)
         assert decoded == page and stats.bad_rows == 0 and stats.terminated
+
+
+@pytest.mark.parametrize("scheme", ["mh", "mr"])
+@pytest.mark.parametrize("min_bits", [0, 44, 60, 200])
+@pytest.mark.parametrize("width", [1, 9, 1728])
+def test_white_rows_with_long_fill(scheme, min_bits, width):
+    """White rows padded to a minimum line length (fuzz/FINDINGS.md F10)."""
+    page = Page.blank(width, 7)
+    for rtc in (False, True):
+        data = codec.encode(page, scheme, k=8, fill=True, rtc=rtc, min_bits=min_bits)
+        decoded, stats = codec.decode(data, scheme, width)
+        assert decoded == page and stats.bad_rows == 0 and stats.terminated == rtc

@@ -547,9 +547,10 @@ typedef struct {
 /* Bits consumed so far. */
 static inline size_t br_pos(const bit_reader *b) { return (size_t)(b->p - b->start) * 8 - (size_t)b->n; }
 
-static inline void br_refill(bit_reader *b)
+/* Load whole bytes until more than 56 bits are held (or the data ends). */
+static inline void br_top_up(bit_reader *b)
 {
-    if (b->n >= 32)   /* enough for any code (EOFB, the longest look-ahead, is 24 bits) */
+    if (b->n < 0)
         return;
     if (b->end - b->p >= 8) {
         uint64_t v = load_be64(b->p);
@@ -566,6 +567,12 @@ static inline void br_refill(bit_reader *b)
             b->n += 8;
         }
     }
+}
+
+static inline void br_refill(bit_reader *b)
+{
+    if (b->n < 32)   /* 32 bits are enough for any code (EOFB, the longest look-ahead, is 24) */
+        br_top_up(b);
 }
 
 static inline uint32_t br_peek(const bit_reader *b, int k) { return (uint32_t)(b->acc >> (64 - k)); }
@@ -853,7 +860,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         int n, eols = 0, two_d = mmr;
         if (opt->byte_align)
             br_align(&b);
-        br_refill(&b);
+        br_top_up(&b);   /* a white row's bits must all be in view, to be matched or kept */
         if (white_len && b.n >= white_len && b.acc >> (64 - white_len) == white_bits) {
             memset(rows + (size_t)res->rows_decoded * s.stride, 0, s.stride);
             res->rows_decoded++;
@@ -863,6 +870,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         }
         uint64_t start_acc = b.acc;
         size_t start_pos = br_pos(&b);
+        int start_n = b.n;
         if (mmr) {
             br_refill(&b);
             if (br_exhausted(&b) || (b.acc == 0 && b.p >= b.end))
@@ -919,7 +927,8 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         if (n >= 0 && b.n >= 0) {
             size_t used = br_pos(&b) - start_pos;
             white_len = 0;
-            if (!mmr && !opt->byte_align && eols == 1 && used <= 56 && (n == 0 || cur[0] >= width) &&
+            if (!mmr && !opt->byte_align && eols == 1 && used <= (size_t)start_n &&
+                (n == 0 || cur[0] >= width) &&
                 (!two_d || ref[0] >= width)) {
                 white_len = (int)used;
                 white_bits = start_acc >> (64 - white_len);
