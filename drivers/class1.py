@@ -42,6 +42,7 @@ confirmed every page with MCF (or RTP): :attr:`CallResult.ok`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -73,6 +74,7 @@ MARGIN = 10.0              # seconds added to a transmission's line time before 
 FCERROR_PAUSE = 0.05       # seconds between +FRH=3 retries while a high-speed carrier is still on
 PHASE_A = {"BUSY": Completion.BUSY, "NO ANSWER": Completion.NO_ANSWER, "NO DIALTONE": Completion.NO_DIALTONE,
            "NO CARRIER": Completion.NO_CARRIER}
+_CALLS = itertools.count()
 DIAL_CHARS = re.compile(r"^[0-9*#+,TPWtpw!@ ]{1,64}$")
 
 # T.31 modulation codes (fax-protocol.md §4.4) → the DIS modem family they make possible
@@ -236,7 +238,7 @@ class Class1Modem:
         self.engine: Engine | None = None
         self.result: CallResult | None = None
         self._pages: list[Page] = []
-        self._implied: str | None = None     # "frh" after ATD, "fth" after ATA
+        self._implied: str | None = None     # "frh" after ATD, "fth" after ATA, "armed": +FRH=3 sent
         self._last = "rx"                    # what the modem did last: rx, frames, tcf, page
         self._tick_from = time.monotonic()
         self._rx_pages: dict[int, Page] = {}
@@ -485,6 +487,7 @@ class Class1Modem:
 
     def _before_tx(self, kind: str, last_fcf: FCF | None = None) -> bool:
         """The gap before a transmission; True when the transmit command is already implied (ATA)."""
+        self._disarm()
         self._set_flow(rx=False)
         if self._implied == "fth":
             self._implied = None
@@ -600,8 +603,10 @@ class Class1Modem:
             self._implied = None
             response = Response(command="ATD", result="CONNECT")
         else:
-            ch.transcript.tx("AT+FRH=3")
-            ch.write(b"AT+FRH=3\r")
+            if self._implied == "armed":   # issued as soon as the page's carrier ended
+                self._implied = None
+            else:
+                self._arm_frh()
             response = self._result_until(deadline, "AT+FRH=3")
             if response is None:
                 response = ch.abort(timeout=COMMAND_TIMEOUT)
@@ -624,6 +629,20 @@ class Class1Modem:
             raise ModemError(f"the modem said {got.text!r} instead of a frame")
         status = ch.wait_result(timeout=FRAME_TIMEOUT)
         return self._frame_event(got, status)
+
+    def _disarm(self) -> None:
+        """Cancel a +FRH=3 issued ahead when the engine wants something else after all."""
+        if self._implied != "armed":
+            return
+        self._implied = None
+        response = self.ch.abort(timeout=COMMAND_TIMEOUT)
+        if response.result == "CONNECT":   # a frame came just then: read it and let it go
+            self.ch.read_data_or_result(timeout=FRAME_TIMEOUT, limit=hdlc.MAX_FRAME, what="frame (ignored)")
+            self.ch.wait_result(timeout=FRAME_TIMEOUT)
+
+    def _arm_frh(self) -> None:
+        self.ch.transcript.tx("AT+FRH=3")
+        self.ch.write(b"AT+FRH=3\r")
 
     def _frame_event(self, raw: bytes, status: Response):
         if status.result not in ("OK", "ERROR", "NO CARRIER"):
@@ -648,6 +667,7 @@ class Class1Modem:
 
     def _wait_high_speed(self, act, *, tcf: bool) -> list:
         """+FRM for TCF or a page; V.21 instead (+FCERROR) hands over to +FRH."""
+        self._disarm()
         self._set_flow(rx=True)
         self._tick_from = time.monotonic()
         ch = self.ch
@@ -683,6 +703,12 @@ class Class1Modem:
             raise ModemError(f"the modem answered {end.text!r} after high-speed data")
         if early:
             return early
+        if not tcf:
+            # The post-page command follows the page within ~1 s of flags: listen for it before
+            # decoding the page (the engine's next wait after PageReceived is always ReceiveFrames).
+            self._arm_frh()
+            self._implied = "armed"
+            self._last = "rx"
         if tcf:
             zeros = data.count(0)
             ch.transcript.note(f"TCF: {len(data)} octets, {len(data) - zeros} non-zero")
@@ -706,6 +732,7 @@ class Class1Modem:
         self._hung_up = True
         self._set_flow(rx=False)
         try:
+            self._disarm()
             response = self.ch.command("ATH0", timeout=COMMAND_TIMEOUT)
             if response.result not in ("OK", "NO CARRIER"):
                 self.ch.transcript.note(f"ATH0 answered {response.text!r}")
@@ -814,3 +841,45 @@ def send_fax(modem, number: str, tiff_path: str, transcript_path: str):
         detail=result.detail or result.reason or None,
         pages_total=len(pages),
     )
+
+
+def softmodem_call(pages: list[Page], *, rate_scale: float = 1.0, tx_faults: str = "", rx_faults: str = "",
+                   timers: Timers | None = None, tx_log=None, rx_log=None, progress=None,
+                   rx_progress=None, wait: float = 60.0) -> tuple[CallResult, CallResult]:
+    """One call between two software modems in this process: a sender on ``softmodem://100`` and a
+    receiver on ``softmodem://200`` of a new exchange (``rate_scale``: line time runs that many times
+    faster). ``tx_faults`` / ``rx_faults``: URL options of drivers.softmodem (``&ber=1e-4&seed=8``).
+    Returns (the sender's result, the receiver's result); transcripts go to ``tx_log`` / ``rx_log``
+    (kept) or stay in memory."""
+    import threading
+
+    from drivers.at import open_port
+
+    name = f"call-{os.getpid()}-{next(_CALLS)}-{time.monotonic_ns()}"
+    base = f"softmodem://{{}}?exchange={name}&rate_scale={rate_scale:g}&ring_interval=2"
+    rx_port = open_port(base.format(200) + rx_faults)
+    tx_port = open_port(base.format(100) + tx_faults)
+    out: dict = {}
+
+    def answer():
+        channel = ATChannel(rx_port, transcript=Transcript(rx_log) if rx_log else None)
+        try:
+            out["rx"] = Class1Modem(channel, ident="+1 555 0199", timers=timers,
+                                    progress=rx_progress).receive(rings=1, wait=wait)
+        finally:
+            channel.close(failed="rx" not in out or not out["rx"].ok)
+
+    thread = threading.Thread(target=answer, name="softmodem-call-receiver", daemon=True)
+    thread.start()
+    channel = ATChannel(tx_port, transcript=Transcript(tx_log) if tx_log else None)
+    tx = None
+    try:
+        tx = Class1Modem(channel, ident="+1 555 0100", timers=timers, progress=progress).send("200", pages)
+    finally:
+        channel.close(failed=tx is None or not tx.ok)
+        thread.join(wait + 30)
+        tx_port.close()
+        rx_port.close()
+    if "rx" not in out:
+        raise ModemError("the receiving software modem did not finish its call")
+    return tx, out["rx"]

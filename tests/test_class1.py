@@ -23,7 +23,7 @@ import pytest
 from class1_script import ABORT, WAIT, ScriptedModem, data, frame, hdlc, high_speed, ok
 from drivers import class1
 from drivers.at import ATChannel, Transcript, open_port
-from faxpipe import Page, codec, tiff
+from faxpipe import codec, tiff
 from faxpipe.page import Resolution
 from faxpipe.t30.completion import Completion
 from faxpipe.t30.engine import Timers
@@ -235,35 +235,13 @@ class Call:
     """One call between two Class1Modems on a fresh software exchange (faults per modem)."""
 
     def __init__(self, tmp_path, pages, *, tx="", rx="", rx_wait=10.0, timers=FAST, scale=SCALE):
-        name = f"c1-{os.getpid()}-{next(_names)}"
-        base = f"softmodem://{{}}?exchange={name}&rate_scale={scale}&ring_interval=2"
-        self.rx_port = open_port(base.format(200) + rx)
-        self.tx_port = open_port(base.format(100) + tx)
         self.tx_log, self.rx_log = tmp_path / "tx.log", tmp_path / "rx.log"
         self.pages = pages
-        self.rx_wait = rx_wait
-        self.timers = timers
+        self.options = dict(rate_scale=scale, tx_faults=tx, rx_faults=rx, timers=timers, wait=rx_wait,
+                            tx_log=self.tx_log, rx_log=self.rx_log)
 
     def run(self):
-        out = {}
-
-        def answer():
-            channel = ATChannel(self.rx_port, transcript=Transcript(self.rx_log))
-            out["rx"] = class1.Class1Modem(channel, ident="+1 555 0199", timers=self.timers).receive(
-                rings=1, wait=self.rx_wait)
-            channel.close(failed=not out["rx"].ok)
-
-        thread = threading.Thread(target=answer)
-        thread.start()
-        try:
-            channel = ATChannel(self.tx_port, transcript=Transcript(self.tx_log))
-            self.tx = class1.Class1Modem(channel, ident="+1 555 0100", timers=self.timers).send("200", self.pages)
-            channel.close(failed=not self.tx.ok)
-        finally:
-            thread.join(60)
-            self.tx_port.close()
-            self.rx_port.close()
-        self.rx = out["rx"]
+        self.tx, self.rx = class1.softmodem_call(self.pages, **self.options)
         self.check_invariant()
         return self
 
