@@ -35,7 +35,7 @@ def test_admin_commands(tmp_path):
     assert faxpipe("admin", "token", "create", "nobody", *d).returncode == 3
 
 
-def test_serve_queues_and_the_worker_waits_for_the_driver(tmp_path):
+def test_serve_queues_and_the_worker_dials_through_the_class1_driver(tmp_path):
     import socket
     import time
 
@@ -66,10 +66,18 @@ def test_serve_queues_and_the_worker_waits_for_the_driver(tmp_path):
                 assert time.time() < deadline, "faxpipe serve did not start"
                 time.sleep(0.1)
         assert r.status_code == 200
-        time.sleep(1.5)   # the worker polls, finds no driver, and leaves the fax queued
-        fax = httpx.get(f"{base}/{r.json()['id']}", headers=headers).json()
-        assert fax["recipientStatus"][0] == {"number": "7778888", "status": "queued", "attempts": 0, "pagesSent": 0}
+        # the worker claims the fax and dials through the Class 1 driver; /dev/null is no modem,
+        # so the attempt is counted and the call retried later, with nothing reported sent
+        deadline = time.time() + 20
+        while True:
+            fax = httpx.get(f"{base}/{r.json()['id']}", headers=headers).json()
+            status = fax["recipientStatus"][0]
+            if status["attempts"] or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert status["status"] == "will_retry" and status["attempts"] == 1 and status["pagesSent"] == 0, status
+        assert status["error"]["retryable"] and fax["status"] == "sending", fax
     finally:
         server.terminate()
         out = server.communicate(timeout=20)[0]
-    assert "Class 1 driver not yet available" in out
+    assert "cannot open the modem '/dev/null'" in out

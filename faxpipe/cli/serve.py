@@ -31,7 +31,9 @@ def run(args) -> int:
     store = dbargs.open_store(args)
     worker = None
     if not args.no_worker:
-        worker = Worker(store, config, args.data_dir)
+        from .worker import modem_sender
+
+        worker = Worker(store, config, args.data_dir, sender=modem_sender())
         if not config.modems:
             logging.getLogger("faxpipe.worker").warning("no modems configured (--config): faxes stay queued")
         worker.start()

@@ -32,7 +32,7 @@ def run(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    worker = Worker(store, config, args.data_dir, poll=args.poll)
+    worker = Worker(store, config, args.data_dir, sender=modem_sender(), poll=args.poll)
     worker.start()
     try:
         stop.wait()
@@ -40,3 +40,11 @@ def run(args) -> int:
         worker.stop(timeout=30)
         store.close()
     return 0
+
+
+def modem_sender():
+    """The sender the worker dials with: drivers.class1 (imported here, lazily: faxpipe itself
+    never imports drivers); a modem of another class leaves its faxes queued."""
+    from drivers.class1 import send_fax
+
+    return send_fax
