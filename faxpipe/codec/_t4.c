@@ -583,7 +583,7 @@ static inline void br_consume(bit_reader *b, int k)
     b->n -= k;
 }
 
-/* The same for one code word (k < 64). */
+/* The same for one code word or group of them (k < 64). */
 static inline void br_skip(bit_reader *b, int k)
 {
     b->acc <<= k;
@@ -865,7 +865,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
             memset(rows + (size_t)res->rows_decoded * s.stride, 0, s.stride);
             res->rows_decoded++;
             s.consecutive = 0;
-            br_skip(&b, white_len);
+            br_consume(&b, white_len);   /* up to 64 bits */
             continue;
         }
         uint64_t start_acc = b.acc;
@@ -892,7 +892,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                     memset(rows + (size_t)res->rows_decoded * s.stride, 0, (size_t)ones * s.stride);
                     res->rows_decoded += ones;
                     s.consecutive = 0;
-                    br_skip(&b, ones);
+                    br_consume(&b, ones);   /* up to 64 bits */
                     continue;
                 }
             }
