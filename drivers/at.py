@@ -409,9 +409,9 @@ class ATChannel:
                         break
                 until = deadline if idle is None else min(deadline, last + idle)
                 if not self._fill(until):
-                    why = (f"{idle:g} s of silence" if idle is not None and until < deadline
-                           else f"{timeout:g} s")
-                    raise ModemError(f"no DLE ETX after {len(out)} data bytes ({why}): the modem "
+                    why = (f"after {idle:g} s of silence" if idle is not None and until < deadline
+                           else f"within {timeout:g} s")
+                    raise ModemError(f"no DLE ETX {why} after {len(out)} data bytes: the modem "
                                      "stopped sending (carrier lost?) or this is not T.31 data")
         except ModemError:
             self.transcript.data("RX", bytes(out), f"{what} (incomplete)")

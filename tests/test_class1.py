@@ -229,6 +229,22 @@ def test_fit_page():
     assert class1.modem_family({24, 48, 72, 96}) is Modems.V27TER_V29
 
 
+def test_at_channel_frame_or_result_and_idle_data():
+    """drivers.at additions the driver relies on: after +FRH's CONNECT either a frame or a result
+    code (a frame lost in noise); page data bounded by silence rather than by its total length."""
+    from faxpipe.errors import ModemError
+
+    lost = ATChannel(ScriptedModem([(WAIT, 0.0, ok("NO CARRIER"))]))
+    assert lost.read_data_or_result(timeout=2).result == "NO CARRIER"
+    good = ATChannel(ScriptedModem([(WAIT, 0.0, b"\xff\x13\x84\x10\x10\x10\x03" + ok())]))
+    assert good.read_data_or_result(timeout=2) == b"\xff\x13\x84\x10" and good.wait_result().ok
+    stalled = ATChannel(ScriptedModem([(WAIT, 0.0, bytes(10))]))
+    t0 = time.monotonic()
+    with pytest.raises(ModemError, match="after 0.3 s of silence after 10 data bytes"):
+        stalled.read_data(timeout=60, idle=0.3)
+    assert time.monotonic() - t0 < 2
+
+
 # --- end to end through two software modems ---------------------------------------------------------
 
 class Call:
