@@ -94,6 +94,7 @@ class PageReport:
     line_counts: tuple[int, ...] = ()          # lc, blc, cblc, lbc as the modem reported them
     page: Page | None = None                    # received pages
     rows: int = 0                               # rows we decoded (receive) or sent
+    terminated: bool = False                    # received: the data ended with RTC
 
 
 @dataclass
@@ -422,12 +423,12 @@ class Class2Modem:
         response = at.wait_result(timeout=self.timeouts.page_end)
         ppr, counts = self._page_status(response)
         p = result.negotiated or Params()
-        page, rows, good = None, 0, False
+        page, rows, good, terminated = None, 0, False, False
         try:
             decoded = decode(data, p.coding, p.width, bit_order="msb" if self.quirks.reverse_rx else "lsb",
                              yres=196.0 if p.vr else 98.0)
             page, stats = decoded.page, decoded.stats
-            rows = stats.rows
+            rows, terminated = stats.rows, stats.terminated
             good = copy_quality_ok(stats)
         except CodecError as exc:
             at.transcript.note(f"page {number} does not decode: {exc}")
@@ -436,7 +437,7 @@ class Class2Modem:
         at.transcript.note(f"page {number}: {rows} rows decoded, modem says {PPR.get(ppr, ppr)} {counts}")
         modem_good = ppr in (1, 3)
         report = PageReport(number=number, confirmed=good and modem_good, response=PPR.get(ppr) if ppr else None,
-                            line_counts=counts, page=page, rows=rows)
+                            line_counts=counts, page=page, rows=rows, terminated=terminated)
         return report, response
 
     def close(self, *, failed: bool) -> None:
