@@ -282,64 +282,60 @@ class Class1Modem:
         if not DIAL_CHARS.match(number):
             raise ValueError(f"not a dial string: {number!r} (digits, + * # , and T P W only)")
         self._reset_call()
-        start = time.monotonic()
         self._pages = list(pages)
-        result = CallResult(role="calling", completion=Completion.CANCELLED, pages_total=len(pages))
-        self.result = result
-        try:
-            self.initialize()
-            first = pages[0]
-            config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.tx_codes),
-                                   resolution=first.resolution, width=first.width, coding="mr", timers=self.timers)
-            self.engine = Engine(Role.CALLING, config)
-            self.ch.transcript.note(f"dialling {number}: {len(pages)} page(s)")
-            response = self._dial(number)
-            if response.result != "CONNECT":
-                result.completion = PHASE_A.get(response.result, Completion.NO_CARRIER)
-                result.detail = response.text or response.result
-                result.reason = f"{result.completion.value} ({result.detail})"
-                return result
-            self._implied = "frh"
-            self._run()
-        except KeyboardInterrupt:
-            self._abandon(Completion.CANCELLED, "interrupted by the user")
-            raise
-        except ModemError as exc:
-            self._abandon(Completion.LINE_DROPPED, f"the modem failed: {exc.reason}", exc)
-        finally:
-            self._finish(result, start)
-        return result
+        return self._call(CallResult(role="calling", completion=Completion.CANCELLED, pages_total=len(pages)),
+                          self._place, number)
 
     def receive(self, *, rings: int = 1, wait: float | None = None) -> CallResult:
         """Wait for a call (at most ``wait`` seconds; None: for ever), answer after ``rings`` RINGs
         and receive the fax. The accepted pages are in ``result.received``."""
         self._reset_call()
+        return self._call(CallResult(role="answering", completion=Completion.NO_CARRIER), self._answer, rings, wait)
+
+    def _call(self, result: CallResult, body, *args) -> CallResult:
+        """Run one role's ``body``; a local failure ends the engine; ATH0 and the times in any case."""
         start = time.monotonic()
-        result = CallResult(role="answering", completion=Completion.NO_CARRIER)
         self.result = result
         try:
             self.initialize()
-            config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.rx_codes), timers=self.timers)
-            self.engine = Engine(Role.ANSWERING, config)
-            if not self._await_rings(max(1, rings), wait):
-                result.reason = "no call"
-                result.detail = "no RING"
-                return result
-            response = self.ch.command("ATA", timeout=self.answer_timeout)
-            if response.result != "CONNECT":
-                result.detail = response.text or response.result
-                result.reason = f"the call went away while answering ({result.detail})"
-                return result
-            self._implied = "fth"
-            self._run()
+            body(result, *args)
         except KeyboardInterrupt:
             self._abandon(Completion.CANCELLED, "interrupted by the user")
             raise
         except ModemError as exc:
-            self._abandon(Completion.LINE_DROPPED, f"the modem failed: {exc.reason}", exc)
+            self._abandon(Completion.LINE_DROPPED, f"the modem failed: {exc.reason}")
         finally:
             self._finish(result, start)
         return result
+
+    def _place(self, result: CallResult, number: str) -> None:
+        first = self._pages[0]
+        config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.tx_codes),
+                               resolution=first.resolution, width=first.width, coding="mr", timers=self.timers)
+        self.engine = Engine(Role.CALLING, config)
+        self.ch.transcript.note(f"dialling {number}: {len(self._pages)} page(s)")
+        response = self._dial(number)
+        if response.result != "CONNECT":
+            result.completion = PHASE_A.get(response.result, Completion.NO_CARRIER)
+            result.detail = response.text or response.result
+            result.reason = f"{result.completion.value} ({result.detail})"
+            return
+        self._implied = "frh"
+        self._run()
+
+    def _answer(self, result: CallResult, rings: int, wait: float | None) -> None:
+        config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.rx_codes), timers=self.timers)
+        self.engine = Engine(Role.ANSWERING, config)
+        if not self._await_rings(max(1, rings), wait):
+            result.reason, result.detail = "no call", "no RING"
+            return
+        response = self.ch.command("ATA", timeout=self.answer_timeout)
+        if response.result != "CONNECT":
+            result.detail = response.text or response.result
+            result.reason = f"the call went away while answering ({result.detail})"
+            return
+        self._implied = "fth"
+        self._run()
 
     def _dial(self, number: str) -> Response:
         ch = self.ch
@@ -398,7 +394,7 @@ class Class1Modem:
                 queue.extend(more)
         raise ModemError("the T.30 engine stopped without finishing the call")
 
-    def _abandon(self, completion: Completion, reason: str, exc: Exception | None = None) -> None:
+    def _abandon(self, completion: Completion, reason: str) -> None:
         """End the engine after a local failure: no more transmissions, just the hang-up."""
         self.ch.transcript.note(f"abandoning the call: {reason}")
         if self.engine is None:
@@ -783,38 +779,30 @@ def _open(device: str):
         raise ModemError(f"cannot open the modem {device!r}: {exc}") from exc
 
 
-def send(device: str, number: str, pages: list[Page], *, log=None, **options) -> CallResult:
-    """Open ``device``, send ``pages`` to ``number``, close; the transcript is kept if the call failed."""
-    transcript = _transcript(log, "send")
+def _on_device(device: str, log, kind: str, call) -> CallResult:
+    transcript = _transcript(log, kind)
     port = None
     result = None
     try:
         port = _open(device)
-        channel = ATChannel(port, transcript=transcript)
-        result = Class1Modem(channel, **options).send(number, pages)
+        result = call(ATChannel(port, transcript=transcript))
         result.transcript = transcript.path
         return result
     finally:
         transcript.close(failed=result is None or not result.ok)
         if port is not None:
             port.close()
+
+
+def send(device: str, number: str, pages: list[Page], *, log=None, **options) -> CallResult:
+    """Open ``device``, send ``pages`` to ``number``, close; the transcript is kept if the call failed."""
+    return _on_device(device, log, "send", lambda channel: Class1Modem(channel, **options).send(number, pages))
 
 
 def receive(device: str, *, log=None, rings: int = 1, wait: float | None = None, **options) -> CallResult:
     """Open ``device``, answer one call, receive; the transcript is kept if the call failed."""
-    transcript = _transcript(log, "receive")
-    port = None
-    result = None
-    try:
-        port = _open(device)
-        channel = ATChannel(port, transcript=transcript)
-        result = Class1Modem(channel, **options).receive(rings=rings, wait=wait)
-        result.transcript = transcript.path
-        return result
-    finally:
-        transcript.close(failed=result is None or not result.ok)
-        if port is not None:
-            port.close()
+    return _on_device(device, log, "receive",
+                      lambda channel: Class1Modem(channel, **options).receive(rings=rings, wait=wait))
 
 
 def send_fax(modem, number: str, tiff_path: str, transcript_path: str):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from . import EXIT_OK, EXIT_SOME_FAILED
+from .send import modem_options
 
 
 def add_parser(subparsers) -> None:
@@ -18,18 +19,11 @@ def add_parser(subparsers) -> None:
         description="Wait for a call, answer it and write the fax received as a TIFF-F file in DIR.",
         epilog="exit codes: 0 the fax was received completely, 1 no fax or an incomplete one, "
                "2 usage error, 3 the modem cannot be opened")
-    p.add_argument("--device", required=True,
-                   help="serial device (/dev/ttyUSB0, /dev/pts/3) or pyserial URL (softmodem://200?…)")
-    p.add_argument("--class", dest="fax_class", default="1", choices=["1"], help="modem class (1)")
+    modem_options(p, "CSI", "softmodem://200?…")
     p.add_argument("--rings", type=int, default=1, metavar="N", help="answer after N rings (1)")
     p.add_argument("-o", "--out-dir", required=True, metavar="DIR", help="where to write the faxes")
-    p.add_argument("--ident", default="", help='our station identity (CSI), e.g. "+1 555 0199"')
-    p.add_argument("--log", metavar="FILE", help="write the AT transcript here (with --loop: one per "
-                   "call, FILE.1, FILE.2 …); default: a temporary file kept only when the call fails")
     p.add_argument("--loop", action="store_true", help="keep answering calls until interrupted")
     p.add_argument("--wait", type=float, metavar="S", help="give up after S seconds without a call")
-    p.add_argument("--flow", default="xonxoff", choices=["xonxoff", "rtscts", "none"],
-                   help="flow control with the modem (default xonxoff)")
     p.set_defaults(run=run)
 
 

@@ -16,20 +16,25 @@ def add_parser(subparsers) -> None:
         description="Convert the files into fax pages and send them to NUMBER.",
         epilog="exit codes: 0 every page confirmed by the receiver, 1 not (completely) sent, "
                "2 usage error, 3 invalid document or modem")
-    p.add_argument("--device", required=True,
-                   help="serial device (/dev/ttyUSB0, /dev/pts/3) or pyserial URL (softmodem://100?…)")
-    p.add_argument("--class", dest="fax_class", default="1", choices=["1"], help="modem class (1)")
-    p.add_argument("--ident", default="", help='our station identity (TSI), e.g. "+1 555 0100"')
-    p.add_argument("--log", metavar="FILE", help="write the AT transcript here (default: a temporary "
-                   "file, kept only when the call fails)")
+    modem_options(p, "TSI", "softmodem://100?…")
     p.add_argument("--resolution", default="fine", choices=["standard", "fine", "superfine"])
-    p.add_argument("--flow", default="xonxoff", choices=["xonxoff", "rtscts", "none"],
-                   help="flow control with the modem (default xonxoff)")
     p.add_argument("--max-rate", type=int, choices=[2400, 4800, 7200, 9600, 12000, 14400],
                    help="highest bit rate to offer")
     p.add_argument("number", help="the number to dial")
     p.add_argument("files", nargs="+", metavar="FILE", help="pdf, tif, jpg or txt documents")
     p.set_defaults(run=run)
+
+
+def modem_options(p, ident_frame: str, example: str) -> None:
+    """The options ``faxpipe send`` and ``faxpipe receive`` share."""
+    p.add_argument("--device", required=True,
+                   help=f"serial device (/dev/ttyUSB0, /dev/pts/3) or pyserial URL ({example})")
+    p.add_argument("--class", dest="fax_class", default="1", choices=["1"], help="modem class (1)")
+    p.add_argument("--ident", default="", help=f'our station identity ({ident_frame}), e.g. "+1 555 0100"')
+    p.add_argument("--log", metavar="FILE", help="write the AT transcript here (default: a temporary "
+                   "file, kept only when the call fails; faxpipe receive --loop adds .1, .2 …)")
+    p.add_argument("--flow", default="xonxoff", choices=["xonxoff", "rtscts", "none"],
+                   help="flow control with the modem (default xonxoff)")
 
 
 def run(args) -> int:
