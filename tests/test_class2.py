@@ -89,6 +89,7 @@ CLASS20_TABLE = COMMON + [
     ("AT+FPS=2\r", ok()),
     ("AT+FIP\r", ok()),                       # back to the defaults
     ("AT+FNR?\r", ok("0,0,0,0")),
+    ("AT+FIS?\r", ok("1,5,0,2,0,0,0,0")),     # MH by default (what efax reads, fax-protocol.md §5)
     ("AT+FMI?\r", ok("faxpipe")),
     ("AT+FKS\r", ok()),
     ("AT+FTM=?\r", ERROR),                    # Class 1 commands need +FCLASS=1
@@ -140,7 +141,7 @@ def test_class2_exchange_with_xon_fet_and_rtc_appended():
 
     def receiver():
         b.check("ATE0")
-        b.check("AT+FCLASS=2.0;+FNR=1,1,1,0")
+        b.check("AT+FCLASS=2.0;+FNR=1,1,1,0;+FCC=1,5,0,2,1,0,0,0")
         b.wait_result(finals=("RING",), timeout=10)
         got["ata"] = b.command("ATA", timeout=20)
         got["fdr"] = b.command("AT+FDR", timeout=20)
@@ -153,7 +154,7 @@ def test_class2_exchange_with_xon_fet_and_rtc_appended():
     thread.start()
     try:
         a.check("ATE0")
-        a.check('AT+FCLASS=2;+FLID="+1 555 0100"')
+        a.check('AT+FCLASS=2;+FLID="+1 555 0100";+FDCC=1,5,0,2,1,0,0,0')
         time.sleep(0.2)
         dial = a.command("ATD200", timeout=30)
         assert (dial.lines, dial.result) == (["+FCON", "+FDIS:1,5,0,2,1,0,0,0"], "OK")

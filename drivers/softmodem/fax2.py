@@ -128,8 +128,8 @@ class Class2(Class2Line):
     """The +F commands of Class 2 / 2.0 and the T.30 engine behind them."""
 
     def _class2_reset(self) -> None:
-        self.c2_caps = Params()
-        self.c2_session = Params()
+        self.c2_caps = Params(df=0)      # T.32 defaults: MH, as efax expects of a fresh modem
+        self.c2_session = Params(df=0)
         self.c2_local_id = ""
         self.c2_bo = 0
         self.c2_cr = 1
