@@ -24,6 +24,9 @@ Transcript lines
     ``  12.345 TX AT+FTH=3``, ``  12.678 RX CONNECT``, ``  12.900 TX data 42 bytes: ff 03 ...``,
     ``  13.001 -- note``. Files are written as the session runs; :meth:`Transcript.close` with
     ``keep="failed"`` removes the file of a session that succeeded, never of one that failed.
+    Data lines show the first 16 octets in hex and `` ...`` when there are more; with
+    ``Transcript(full_data=True)`` they carry every octet (no `` ...``), so the session can be
+    replayed byte for byte (:mod:`drivers.replay`). Readers tell the two apart by counting.
 """
 
 from __future__ import annotations
@@ -163,16 +166,20 @@ def _printable(data: bytes) -> str:
 class Transcript:
     """A timestamped record of one modem session (TX / RX lines, data summarised), written as it goes.
 
+    ``full_data=True`` writes every data octet instead of the first :attr:`HEAD` (for replay).
+
     ``keep="always"`` (default) keeps every file; ``keep="failed"`` deletes the file of a session
     closed with ``failed=False``. ``path=None`` keeps the lines in memory only (:attr:`lines`)."""
 
     HEAD = 16  # bytes of binary data shown in hex
 
-    def __init__(self, path: str | os.PathLike | None = None, *, keep: str = "always", memory_lines: int = 2000):
+    def __init__(self, path: str | os.PathLike | None = None, *, keep: str = "always", memory_lines: int = 2000,
+                 full_data: bool = False):
         if keep not in ("always", "failed"):
             raise ValueError(f"keep must be 'always' or 'failed', not {keep!r}")
         self.path = os.fspath(path) if path is not None else None
         self.keep = keep
+        self.full_data = full_data   # every data octet in hex (replayable), not just the head
         self.lines: list[str] = []
         self._memory_lines = memory_lines
         self._t0 = time.monotonic()
@@ -195,8 +202,9 @@ class Transcript:
         self._write(f"RX {text}")
 
     def data(self, direction: str, data: bytes, what: str = "data") -> None:
-        head = bytes(data[: self.HEAD]).hex(" ")
-        more = " ..." if len(data) > self.HEAD else ""
+        shown = len(data) if self.full_data else self.HEAD
+        head = bytes(data[:shown]).hex(" ")
+        more = " ..." if len(data) > shown else ""
         self._write(f"{direction} {what} {len(data)} bytes: {head}{more}")
 
     def note(self, text: str) -> None:
