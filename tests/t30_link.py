@@ -9,7 +9,9 @@ Pages are real: the sender's RequestPage is answered by encoding test pages with
 the negotiated parameters, and the receiver decodes what arrives and reports the decoder's stats.
 
 Faults: frames dropped or corrupted (by sender and FCF, the next n), TCF noisy at chosen rates,
-page data mangled on a chosen (page, attempt), the line cut after a chosen frame.
+page data mangled on a chosen (page, attempt), the line cut after a chosen frame; in ECM, chosen
+FCD frames of a (page, block, burst) lost (``block_faults``), and ``signal_ms`` of line time per
+V.21 signal (so T5 can run out while RR and RNR go back and forth).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from faxpipe.t30.engine import Engine
 from faxpipe.t30.events import (Abort, BadFrame, CallFinished, CarrierUp, FrameReceived, Hangup, LineDropped,
                                 Negotiated, PageReceived, PageResult, PageSupplied, ReceiveFrames, ReceivePage,
                                 ReceiveTcf, RequestPage, SendFrames, SendPage, SendTcf, Start, TcfReceived,
-                                TimePassed)
+                                TimePassed, BlockReceived, PageData, ReceiveBlock, SendBlock)
 
 
 def sample_page(number: int, width: int = 1728, height: int = 64, yres: float = 196.0) -> Page:
@@ -75,6 +77,10 @@ class Link:
         self.page_sends: dict[int, int] = {}
         self.time_limit = 20 * 60_000
         self.watches: list[list] = []  # [side name, State, fn(link, side), fired]
+        self.block_faults: dict = {}     # (page, block, burst) → frame numbers lost, or fn(frames) -> set
+        self.block_sends: dict = {}
+        self.blocks: list = []           # (page, block, frame numbers sent, modulation) per burst
+        self.signal_ms = 0
 
     def watch(self, side_name: str, state, fn) -> None:
         """Call ``fn(link, side)`` the first time that side's engine enters ``state``."""
@@ -118,20 +124,24 @@ class Link:
         while side.queue and side.listening is None and not side.done:
             act = side.queue.popleft()
             progressed = True
-            if isinstance(act, (SendFrames, SendTcf, SendPage)):
+            if isinstance(act, (SendFrames, SendTcf, SendPage, SendBlock)):
                 if isinstance(act, SendFrames):
                     side.sent_frames += [f.fcf.name for f in act.frames]
                     self.log(side, "-> " + " / ".join(str(f) for f in act.frames))
                 else:
                     self.log(side, f"-> {type(act).__name__} {act.modulation}")
                 self.line.append((side, act))
-            elif isinstance(act, (ReceiveFrames, ReceiveTcf, ReceivePage)):
+            elif isinstance(act, (ReceiveFrames, ReceiveTcf, ReceivePage, ReceiveBlock)):
                 side.listening = act
             elif isinstance(act, RequestPage):
                 page, following = self.pages_flat()[act.number - 1]
                 p = act.params
                 data = encode(page, p.coding, min_bits=p.min_bits, bit_order="lsb")
                 self.feed(side, PageSupplied(data=data, following=following))
+            elif isinstance(act, PageData):
+                p = act.params
+                page, stats = decode(act.data, p.coding, p.width, bit_order="lsb")
+                side.received.append((act.number, page, stats))
             elif isinstance(act, PageResult):
                 side.results.append(act)
             elif isinstance(act, Negotiated):
@@ -163,7 +173,7 @@ class Link:
                     self.drop[key] -= 1
                     self.log(to, f"   (lost {frame.fcf.name})")
                     continue
-                if isinstance(to.listening, (ReceiveTcf, ReceivePage)):
+                if isinstance(to.listening, (ReceiveTcf, ReceivePage, ReceiveBlock)):
                     self.feed(to, CarrierUp(high_speed=False))  # +FCERROR: V.21 heard instead
                     self.drain(to)                              # ... so the driver issues +FRH=3
                 if not isinstance(to.listening, ReceiveFrames):
@@ -174,6 +184,9 @@ class Link:
                     self.feed(to, BadFrame(reason="bad FCS"))
                     continue
                 self.feed(to, FrameReceived(frame=frame))
+            if self.signal_ms and not sender.done:
+                self.clock += self.signal_ms
+                self.feed(sender, TimePassed(ms=self.signal_ms))
             if self.cut_after and any((sender.name, f.fcf.name) == self.cut_after for f in act.frames):
                 self.cut_after = None
                 self.log(sender, "line cut")
@@ -190,6 +203,19 @@ class Link:
                 self.feed(to, TcfReceived(data=data))
             else:
                 self.log(to, "   (TCF lost)")
+            return
+        if isinstance(act, SendBlock):
+            key = (act.number, act.block)
+            burst = self.block_sends[key] = self.block_sends.get(key, 0) + 1
+            self.blocks.append((act.number, act.block, [n for n, _ in act.frames], act.modulation))
+            if not (isinstance(listening, ReceiveBlock) and listening.modulation == act.modulation):
+                self.log(to, "   (block lost)")
+                return
+            lost = self.block_faults.get((act.number, act.block, burst), ())
+            if callable(lost):
+                lost = lost([n for n, _ in act.frames])
+            self.feed(to, CarrierUp(high_speed=True))
+            self.feed(to, BlockReceived(frames={n: d for n, d in act.frames if n not in set(lost)}))
             return
         if isinstance(act, SendPage):
             attempt = self.page_sends[act.number] = self.page_sends.get(act.number, 0) + 1

@@ -518,9 +518,12 @@ def test_events_and_actions_are_frozen_keyword_only_and_checked():
         Engine(Role.CALLING).handle("Start")
 
 
-def test_config_refuses_ecm_and_bad_identities():
+def test_config_refuses_t6_without_ecm_and_bad_identities():
+    StationConfig(capabilities=DIS(ecm=True, t6=True))   # ECM is carried out (faxpipe.t30.ecm)
     with pytest.raises(ValueError, match="ECM"):
-        StationConfig(capabilities=DIS(ecm=True))
+        StationConfig(capabilities=DIS(t6=True))
+    with pytest.raises(ValueError, match="256 or 64"):
+        StationConfig(ecm_frame_size=128)
     with pytest.raises(ValueError):
         StationConfig(ident="not a number")
 

@@ -39,6 +39,7 @@ class Completion(enum.Enum):
     PAGE_REJECTED = "a page was rejected (RTN) more often than allowed"
     NO_PPM_RESPONSE = "no response to MPS / EOM / EOP repeated 3 times"
     T2_EXPIRED = "no command or page from the far end within T2"
+    RECEIVER_NOT_READY = "the receiver stayed not ready (RNR) beyond T5 (T.30 Annex A)"
     # Any phase
     REMOTE_DCN = "the far end disconnected (DCN) before the end of the procedure"
     PROCEDURE_INTERRUPT = "the far end asked for a procedure interrupt (PIN / PIP)"
@@ -84,6 +85,7 @@ DELIVERY_ERRORS: dict[Completion, DeliveryError | None] = {
     Completion.PAGE_REJECTED: _e("fax", "page_rejected", True),
     Completion.NO_PPM_RESPONSE: _e("line", "call_dropped", True),
     Completion.T2_EXPIRED: _e("line", "call_dropped", True),
+    Completion.RECEIVER_NOT_READY: _e("fax", "interrupted", True),
     Completion.REMOTE_DCN: _e("fax", "interrupted", True),
     Completion.PROCEDURE_INTERRUPT: _e("fax", "interrupted", True),
     Completion.LINE_DROPPED: _e("line", "call_dropped", True),

@@ -18,9 +18,7 @@ page is resent after retraining, at most ``max_page_tries`` times; commands go a
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from ..page import Resolution
 from .completion import Completion, FrameError, LocalProtocolError, RemoteProtocolError, T30Error
@@ -28,49 +26,12 @@ from .events import (FOLLOWING, Abort, Action, BadFrame, CallFinished, CarrierUp
                      Hangup, Modulation, Negotiated, PageReceived, PageResult, PageSupplied, ReceiveFrames,
                      ReceivePage, ReceiveTcf, RequestPage, SendFrames, SendPage, SendTcf, TcfReceived,
                      TimePassed)
+from .states import SAME, STAY, Role, State, Step, fork, go  # noqa: F401  (re-exported)
+from . import ecm
 from .frames import (DCS, DIS, FCF, Frame, Rate, acceptable, decode_ident, ident_frame, negotiate, next_rate,
                      with_rate)
 
 
-class Role(enum.Enum):
-    CALLING = "calling"      # dials, transmits the document
-    ANSWERING = "answering"  # answers, receives it
-
-
-class State(enum.Enum):
-    IDLE = "phase A: not connected yet"
-    WAIT_DIS = "calling: waiting for the DIS (T1)"
-    WAIT_CFR = "calling: DCS and TCF sent, waiting for CFR / FTT (T4)"
-    WAIT_PAGE_DATA = "calling: waiting for the caller's page data"
-    SENT_MPS = "calling: page and MPS sent, waiting for MCF / RTP / RTN (T4)"
-    SENT_EOM = "calling: page and EOM sent, waiting for MCF / RTP / RTN (T4)"
-    SENT_EOP = "calling: page and EOP sent, waiting for MCF / RTP / RTN (T4)"
-    WAIT_DCS = "answering: DIS sent, waiting for DCS (T4 repeats DIS, T1 gives up)"
-    WAIT_TCF = "answering: DCS taken, receiving TCF (T2)"
-    WAIT_PAGE = "answering: CFR or MCF sent, waiting for the page carrier (T2)"
-    RECEIVING_PAGE = "answering: page carrier up"
-    WAIT_COMMAND = "answering: waiting for a post-page command or a new DCS (T2)"
-    WAIT_DCN = "answering: last page confirmed, waiting for DCN (T2)"
-    DONE = "phase E: call finished"
-
-
-SAME = None  # a branch target meaning "stay in the current state"
-
-
-class Step(NamedTuple):
-    handler: str | None
-    branches: dict
-
-
-def go(state, handler: str | None = None) -> Step:
-    return Step(handler, {"": state})
-
-
-def fork(handler: str, **branches) -> Step:
-    return Step(handler, branches)
-
-
-STAY = go(SAME)
 _C, _A, S = Role.CALLING, Role.ANSWERING, State
 _IDENTS = ("frame:NSF", "frame:CSI", "frame:CIG", "frame:NSC", "frame:TSI", "frame:NSS", "frame:SUB",
            "frame:SID", "frame:PWD", "frame:SEP")
@@ -114,7 +75,8 @@ TRANSITIONS: dict[Role, dict[State, dict[str, Step]]] = {
             "frame:CRP": fork("repeat_command", repeat=SAME, give_up=S.DONE),
             "timer:T4": fork("repeat_command", repeat=SAME, give_up=S.DONE),
         },
-        S.WAIT_PAGE_DATA: {"PageSupplied": fork("send_page", MPS=S.SENT_MPS, EOM=S.SENT_EOM, EOP=S.SENT_EOP)},
+        S.WAIT_PAGE_DATA: {"PageSupplied": fork("send_page", MPS=S.SENT_MPS, EOM=S.SENT_EOM, EOP=S.SENT_EOP,
+                                                PPS=S.ECM_SENT_PPS)},
         S.SENT_MPS: {**_sent_ppm(go(S.WAIT_PAGE_DATA, "confirmed_next_page")),
                      "frame:RTP": go(S.WAIT_CFR, "confirmed_retrain")},
         S.SENT_EOM: _sent_ppm(go(S.WAIT_DIS, "confirmed_next_document")),
@@ -166,8 +128,13 @@ TRANSITIONS: dict[Role, dict[State, dict[str, Step]]] = {
     },
 }
 
+for _role, _rows in ecm.ROWS.items():   # T.30 Annex A: error correction mode, both roles
+    for _state, _row in _rows.items():
+        TRANSITIONS[_role].setdefault(_state, {}).update(_row)
+
 #: Rows every state but DONE accepts unless its own row says otherwise.
 ANY_STATE: dict[str, Step] = {
+    "LocalBusy": go(SAME, "local_busy"),
     "Abort": go(S.DONE, "abort"),
     "LineDropped": go(S.DONE, "line_dropped"),
     "frame:DCN": go(S.DONE, "remote_dcn"),
@@ -194,9 +161,10 @@ TIMERS: dict[tuple[Role, State], dict[str, str]] = {
     (_A, S.WAIT_PAGE): {"T2": "send"},
     (_A, S.WAIT_COMMAND): {"T2": "enter"},
     (_A, S.WAIT_DCN): {"T2": "enter"},
+    **ecm.TIMERS,
 }
 _GIVE_UP = {S.WAIT_CFR: Completion.NO_RESPONSE, S.SENT_MPS: Completion.NO_PPM_RESPONSE,
-            S.SENT_EOM: Completion.NO_PPM_RESPONSE, S.SENT_EOP: Completion.NO_PPM_RESPONSE}
+            S.SENT_EOM: Completion.NO_PPM_RESPONSE, S.SENT_EOP: Completion.NO_PPM_RESPONSE, **ecm.GIVE_UP}
 _PPM_BASE = {"PRI_MPS": "MPS", "PRI_EOM": "EOM", "PRI_EOP": "EOP"}
 _PPM_NEXT = {("MPS", FCF.MCF): "page", ("EOM", FCF.MCF): "document", ("EOP", FCF.MCF): "end"}
 
@@ -208,6 +176,7 @@ class Timers:
     t1: int = 35_000
     t2: int = 7_000
     t4: int = 3_450
+    t5: int = 60_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,8 +184,10 @@ class StationConfig:
     """One station's identity, capabilities and policy.
 
     ``capabilities``: our DIS (what our modem and codec can do); when calling, ``resolution``,
-    ``width`` and ``coding`` describe the document (the best we would send). ECM is negotiated by
-    :func:`~faxpipe.t30.frames.negotiate` but not carried out by this engine: leave it off.
+    ``width`` and ``coding`` describe the document (the best we would send), ``prefer`` the codings
+    in the order of fewest bits for it. ``ecm``: use error correction (T.30 Annex A) when both DIS
+    offer it — T.6 (MMR) needs it; ``ecm_frame_size`` 256 or 64 octets; ``ecm_max_ctc``: CTCs per
+    partial page before the sender gives it up with EOR.
     """
 
     ident: str = ""
@@ -224,6 +195,10 @@ class StationConfig:
     resolution: Resolution = Resolution.FINE
     width: int = 1728
     coding: str = "mr"
+    prefer: tuple[str, ...] | None = None
+    ecm: bool = True
+    ecm_frame_size: int = 256
+    ecm_max_ctc: int = 2
     timers: Timers = field(default_factory=Timers)
     max_tries: int = 3
     max_page_tries: int = 3
@@ -233,8 +208,10 @@ class StationConfig:
     tcf_max_nonzero_percent: float = 10.0
 
     def __post_init__(self):
-        if self.capabilities.ecm or self.capabilities.t6:
-            raise ValueError("the T.30 engine does not run ECM (T.4 Annex A) yet: offer neither ECM nor T.6")
+        if self.capabilities.t6 and not self.capabilities.ecm:
+            raise ValueError("T.6 (MMR) is only valid with ECM (T.30 Table 2, bit 31)")
+        if self.ecm_frame_size not in (64, 256):
+            raise ValueError("ECM frames are 256 or 64 octets (T.4 Annex A)")
         if self.max_tries < 1 or self.max_page_tries < 1:
             raise ValueError("max_tries and max_page_tries must be at least 1")
         ident_frame(FCF.CSI, self.ident)  # validates the identity
@@ -277,7 +254,7 @@ def _sends(actions) -> bool:
     return any(isinstance(a, (SendFrames, SendTcf, SendPage)) for a in actions)
 
 
-class Engine:
+class Engine(ecm.EcmMixin):
     """One station's T.30 procedure. Feed events to :meth:`handle`; carry out the actions it returns."""
 
     def __init__(self, role: Role, config: StationConfig | None = None):
@@ -296,6 +273,16 @@ class Engine:
         self._repeat: list[Action] = []
         self._judged: FCF | None = None
         self._last_answer: tuple[str, FCF] | None = None
+        # error correction mode (faxpipe.t30.ecm)
+        self._tx: ecm.TxPage | None = None
+        self._rx = ecm.RxPage()
+        self._rx_key = None
+        self._ecm_last = None
+        self._ecm_pending = None
+        self._ctc_rate = None
+        self._busy = False
+        self._damaged_pages = 0
+        self.ppr_sent = 0
 
     # -- the one entry point --------------------------------------------------------------------
     def handle(self, event: Event) -> list[Action]:
@@ -338,7 +325,8 @@ class Engine:
 
     def _enter(self, state: State, actions: list[Action]) -> None:
         spec = TIMERS.get((self.role, state), {})
-        limits = {"T1": self.config.timers.t1, "T2": self.config.timers.t2, "T4": self.config.timers.t4}
+        t = self.config.timers
+        limits = {"T1": t.t1, "T2": t.t2, "T4": t.t4, "T5": t.t5}
         if state is not self.state:
             self._timers = {name: limits[name] for name in spec}
         elif _sends(actions):
@@ -399,7 +387,8 @@ class Engine:
         try:
             self.remote_dis = DIS.decode(event.frame.fif)
             c = self.config
-            self.dcs = negotiate(c.capabilities, self.remote_dis, resolution=c.resolution, width=c.width, coding=c.coding)
+            self.dcs = negotiate(c.capabilities, self.remote_dis, resolution=c.resolution, width=c.width,
+                                 coding=c.coding, ecm=c.ecm, prefer=c.prefer, ecm_frame_64=c.ecm_frame_size == 64)
         except T30Error as exc:
             completion = Completion.INCOMPATIBLE if not isinstance(exc, FrameError) else Completion.PROTOCOL_ERROR
             return "incompatible", self._finish(completion, exc.reason, dcn=True)
@@ -423,6 +412,8 @@ class Engine:
         return "", [RequestPage(number=self.page, params=self.dcs.params)]
 
     def _on_send_page(self, event: PageSupplied):
+        if self.dcs.ecm:
+            return "PPS", self._ecm_start_page(event.data, event.following)
         ppm = FOLLOWING[event.following]
         self._repeat = [SendFrames(frames=[Frame(fcf=ppm, x=True)])]
         self._tries = 1
@@ -478,13 +469,16 @@ class Engine:
         if why:
             return "refuse", self._finish(Completion.INCOMPATIBLE, f"DCS asks for what we did not offer: {why}", dcn=True)
         self.dcs = dcs
+        self._rx, self._rx_key = ecm.RxPage(), None
         return "ok", [Negotiated(dcs=dcs, remote_ident=self.remote_ident),
                       ReceiveTcf(modulation=Modulation(rate=dcs.rate, long_training=True), timeout_ms=self.config.timers.t2)]
 
     def _on_listen(self, event):
         return "", [self._listen("T2")]
 
-    def _receive_page(self) -> ReceivePage:
+    def _receive_page(self):
+        if self.dcs.ecm:
+            return self._receive_block()
         return ReceivePage(number=self.page, modulation=Modulation(rate=self.dcs.rate), params=self.dcs.params,
                            timeout_ms=self.config.timers.t2)
 

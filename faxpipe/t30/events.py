@@ -144,6 +144,29 @@ FOLLOWING = {"page": FCF.MPS, "document": FCF.EOM, "end": FCF.EOP}
 
 
 @dataclass(frozen=True, kw_only=True)
+class BlockReceived(Event):
+    """ECM (T.4 Annex A): a partial page's high-speed carrier ended; ``frames`` maps each FCD frame
+    number that arrived with a good FCS to its image octets (frames with a bad FCS are left out)."""
+
+    frames: dict
+    rcp: bool = True
+
+    def __post_init__(self):
+        frames = {int(n): bytes(d) for n, d in dict(self.frames).items()}
+        if any(not 0 <= n < 256 for n in frames):
+            raise ValueError("ECM frame numbers are 0-255")
+        object.__setattr__(self, "frames", frames)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalBusy(Event):
+    """ECM receiver: we cannot take more image data now (``busy``) or can again — answered RNR
+    while busy (T.30 Annex A, flow control)."""
+
+    busy: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class TimePassed(Event):
     """Milliseconds spent waiting for the far end since the last event."""
 
@@ -207,6 +230,53 @@ class SendPage(Action):
     number: int
     data: bytes
     modulation: Modulation
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendBlock(Action):
+    """ECM (T.4 Annex A): send FCD frames of page ``number``'s partial page ``block`` — each
+    ``(frame number, image octets)`` — then three RCP frames, all inside one high-speed carrier
+    (HDLC framing, FCS and bit stuffing are the driver's: :func:`faxpipe.t30.hdlc.encode_block`)."""
+
+    number: int
+    block: int
+    frames: tuple
+    modulation: Modulation
+
+    def __post_init__(self):
+        object.__setattr__(self, "frames", tuple((int(n), bytes(d)) for n, d in self.frames))
+
+    def hdlc_frames(self) -> list[bytes]:
+        """Address, control, FCF, FIF of every frame (no FCS): the FCD frames, then 3 RCP."""
+        fcd = [bytes((0xFF, 0x03, FCF.FCD, n)) + data for n, data in self.frames]
+        return fcd + [bytes((0xFF, 0x03, FCF.RCP))] * 3
+
+    @property
+    def octets(self) -> int:
+        return sum(len(d) + 6 for _, d in self.frames) + 15
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveBlock(Action):
+    """ECM: receive a partial page (or its retransmitted frames) at the rate; report
+    :class:`BlockReceived` at carrier loss (or :class:`CarrierUp` ``high_speed=False`` if V.21
+    frames come instead)."""
+
+    number: int
+    modulation: Modulation
+    params: PageParams
+    timeout_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageData(Action):
+    """ECM receiver: page ``number`` is complete — decode ``data`` with ``params`` and keep it
+    (``complete`` False: EOR ended a partial page with frames missing)."""
+
+    number: int
+    data: bytes
+    params: PageParams
+    complete: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

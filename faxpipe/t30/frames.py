@@ -458,8 +458,8 @@ class DCS:
 
     @property
     def min_bits(self) -> int:
-        """Minimum bits per coded line at this rate (T.4 §4.1.3; none in ECM, §4.3)."""
-        return 0 if self.ecm else self.rate.bps * self.min_scan_ms // 1000
+        """Minimum bits per coded line at this rate (T.4 §4.1.3; none in ECM nor for T.6, §4.3)."""
+        return 0 if self.ecm or self.t6 else self.rate.bps * self.min_scan_ms // 1000
 
     @property
     def params(self) -> "PageParams":
@@ -544,12 +544,15 @@ def _dcs_scan_ms(needed: float) -> int:
 
 
 def negotiate(local: DIS, remote: DIS, *, resolution: Resolution = Resolution.FINE, width: int = 1728,
-              coding: str = "mmr", ecm: bool = False, length: Length = Length.UNLIMITED) -> DCS:
+              coding: str = "mmr", ecm: bool = False, length: Length = Length.UNLIMITED,
+              prefer: tuple[str, ...] | None = None, ecm_frame_64: bool = False) -> DCS:
     """The DCS a sender with capabilities ``local`` picks for a receiver that sent ``remote``.
 
     Fastest common rate; the wanted resolution or the next lower one the receiver takes; the widest
     common width not above the document's; T.6 only with ECM on both sides, MR when both do 2-D,
-    else MH (``coding`` caps the choice); the receiver's minimum scan-line time (none with ECM).
+    else MH (``coding`` caps the choice; ``prefer`` orders the codings, fewest bits first, when the
+    caller measured them); ECM when ``ecm`` and both offer it (T.30 Annex A), 64-octet frames if
+    ``ecm_frame_64``; the receiver's minimum scan-line time (none with ECM, T.4 §A.1).
     Raises a :class:`T30Error` with :attr:`Completion.INCOMPATIBLE` when no transfer is possible.
     """
     def fail(why: str):
@@ -573,16 +576,14 @@ def negotiate(local: DIS, remote: DIS, *, resolution: Resolution = Resolution.FI
     lengths = list(Length)
     chosen_length = lengths[min(lengths.index(length), lengths.index(remote.length))]
     wanted = _CODINGS.index(coding)
-    if wanted >= 2 and use_ecm and local.t6 and remote.t6:
-        scheme = "mmr"
-    elif wanted >= 1 and local.two_d and remote.two_d:
-        scheme = "mr"
-    else:
-        scheme = "mh"
+    possible = {"mmr": wanted >= 2 and use_ecm and local.t6 and remote.t6,
+                "mr": wanted >= 1 and local.two_d and remote.two_d, "mh": True}
+    order = tuple(prefer or ()) + ("mmr", "mr", "mh")
+    scheme = next(c for c in order if possible.get(c))
     scan = 0 if use_ecm else _dcs_scan_ms(remote.min_scan_ms(res))
     return DCS(rate=rates[0], fine=res is Resolution.FINE, superfine=res is Resolution.SUPERFINE,
                two_d=scheme == "mr", t6=scheme == "mmr", width=chosen_width, length=chosen_length,
-               min_scan_ms=scan, ecm=use_ecm)
+               min_scan_ms=scan, ecm=use_ecm, ecm_frame_64=use_ecm and ecm_frame_64)
 
 
 def acceptable(dcs: DCS, local: DIS) -> str | None:
@@ -604,3 +605,15 @@ def acceptable(dcs: DCS, local: DIS) -> str | None:
 
 def with_rate(dcs: DCS, rate: Rate) -> DCS:
     return replace(dcs, rate=rate)
+
+
+def ctc_fif(rate: Rate) -> bytes:
+    """The FIF of CTC (T.30 §5.3.6.1.7, Annex A): DCS octets 1-2 holding the new rate in bits 11-14."""
+    return fif_from_bits({n for n, v in zip(range(11, 15), rate.bits) if v})[:2]
+
+
+def rate_from_ctc(fif: bytes) -> Rate:
+    """The rate a CTC asks for; :class:`FrameError` if the FIF is short or the code reserved."""
+    if len(fif) < 2:
+        raise FrameError(f"CTC FIF of {len(fif)} octets: DCS bits 11-14 are needed")
+    return _pick(Rate, bits_from_fif(bytes(fif[:2]) + b"\x00"), 11, 4, "CTC data signalling rate")
