@@ -18,12 +18,12 @@ EPILOG = "exit codes: 0 success, 1 some inputs failed, 2 usage error, 3 an input
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import admin, convert, demo, info, preview, receive, send, serve, softmodem, worker
+    from . import admin, convert, demo, info, modem, preview, receive, send, serve, softmodem, worker
 
     parser = argparse.ArgumentParser(prog="faxpipe", description="Documents to fax pages, and faxes sent.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"faxpipe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (convert, demo, info, preview, admin, serve, worker, send, receive, softmodem):
+    for module in (convert, demo, info, preview, admin, serve, worker, send, receive, softmodem, modem):
         module.add_parser(sub)
     return parser
 
