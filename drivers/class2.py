@@ -107,9 +107,31 @@ class CallResult:
     hangup: str = ""                            # the modem's report, e.g. "+FHS:00"
     detail: str = ""
 
+    pages_total: int = 0
+    transcript: str | None = None
+
     @property
     def confirmed(self) -> int:
         return sum(1 for p in self.pages if p.confirmed)
+
+    @property
+    def confirmed_pages(self) -> int:
+        """Pages confirmed, counted from page 1 (the last report of a page resent after RTN)."""
+        last = {p.number: p.confirmed for p in self.pages}
+        count = 0
+        while last.get(count + 1):
+            count += 1
+        return count
+
+    @property
+    def ok(self) -> bool:
+        """A normal end (+FHNG:0 / +FHS:00) with every page confirmed (sending) or some pages (receiving)."""
+        return self.completion is Completion.OK and self.pages_total > 0 and (
+            self.confirmed_pages == self.pages_total or len(self.received) == self.pages_total)
+
+    @property
+    def reason(self) -> str:
+        return self.detail
 
     @property
     def delivery_error(self):
@@ -316,7 +338,8 @@ class Class2Modem:
             result.completion, result.detail = Completion.LINE_DROPPED, str(exc)
         finally:
             self.hang_up()
-        if result.completion is Completion.OK and result.confirmed < len(pages):
+        result.pages_total = len(pages)
+        if result.completion is Completion.OK and result.confirmed_pages < len(pages):
             result.completion = Completion.PROTOCOL_ERROR
             result.detail = f"the modem ended normally but confirmed {result.confirmed} of {len(pages)} pages"
         return result
@@ -413,6 +436,7 @@ class Class2Modem:
             result.completion, result.detail = Completion.LINE_DROPPED, str(exc)
         finally:
             self.hang_up()
+        result.pages_total = len(result.received)
         return result
 
     def _receive_page(self, number: int, result: CallResult) -> tuple[PageReport, Response]:
@@ -449,6 +473,55 @@ def open_modem(device: str, **kwargs) -> Class2Modem:
     from .at import open_port
 
     return Class2Modem(open_port(device), **kwargs)
+
+
+def probe_classes(device: str) -> list[str]:
+    """The fax classes a modem lists in ``AT+FCLASS=?`` (for ``--class auto``: :func:`choose_class`)."""
+    from .at import open_port
+
+    port = open_port(device)
+    try:
+        channel = ATChannel(port)
+        channel.drain(0.05)
+        channel.check("ATE0")
+        return [c.strip() for c in channel.query("AT+FCLASS=?").split(",") if c.strip()]
+    finally:
+        port.close()
+
+
+def _session(device: str, log):
+    from .at import open_port
+
+    return open_port(device), Transcript(log) if log is not None else Transcript()
+
+
+def send(device: str, number: str, pages: list[Page], *, log=None, fax_class: str = "2.0", **options) -> CallResult:
+    """Open ``device``, send ``pages`` to ``number`` in Class 2 / 2.0, close (the CLI's entry point)."""
+    port, transcript = _session(device, log)
+    modem = Class2Modem(port, fax_class=fax_class, transcript=transcript, **options)
+    result = None
+    try:
+        result = modem.send(number, pages)
+        result.transcript = transcript.path
+        return result
+    finally:
+        modem.close(failed=result is None or not result.ok)
+        port.close()
+
+
+def receive(device: str, *, log=None, fax_class: str = "2.0", rings: int = 1, wait: float = 60.0,
+            **options) -> CallResult:
+    """Open ``device``, answer one call in Class 2 / 2.0, receive, close."""
+    port, transcript = _session(device, log)
+    modem = Class2Modem(port, fax_class=fax_class, transcript=transcript, **options)
+    result = None
+    try:
+        result = modem.receive(rings=rings, wait=wait)
+        result.transcript = transcript.path
+        return result
+    finally:
+        modem.close(failed=result is None or not result.ok)
+        port.close()
 
 
 def class2_send(modem, number: str, tiff_path: str, transcript_path: str):

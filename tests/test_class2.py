@@ -292,7 +292,7 @@ def test_mixed_resolutions_go_as_two_documents():
     ("&cut=answer", Completion.NO_CARRIER, "no_carrier"),     # answered and gone at once: ATD → NO CARRIER
 ])
 def test_phase_a_faults_at_the_receiver(tx_class, fault, completion, error):
-    tx, _ = call(tx_class, "2.0", PAGES[:1], rx=fault, rx_wait=3.0)
+    tx, _ = call(tx_class, "2.0", PAGES[:1], rx=fault, rx_wait=1.0)
     assert tx.completion is completion and tx.delivery_error.code == error
     assert confirmed(tx) == 0
 
@@ -354,3 +354,22 @@ def test_line_counts_not_to_be_trusted():
     tx, rx = call("2.0", "2.0", PAGES[:1], tx="&quirks=bogus_counts", rx="&quirks=bogus_counts")
     assert tx.pages[0].line_counts[0] == 0 and rx.pages[0].line_counts[0] == 0   # +FPS:1,0,0,0,0
     assert tx.completion is Completion.OK and rx.received == PAGES[:1]            # our own decode decides
+
+
+def test_device_wrappers_and_auto_class(tmp_path):
+    name = exchange_name()
+    base = f"softmodem://{{}}?exchange={name}&rate_scale={SCALE}&ring_interval=2"
+    from drivers import class2
+
+    assert class2.probe_classes(base.format(300) + "&class=2,2.0") == ["0", "2", "2.0"]
+    out = {}
+    holder = open_port(base.format(200))      # keeps the exchange alive; the receiver opens 200 itself
+    holder.close()
+    thread = threading.Thread(target=lambda: out.setdefault("rx", class2.receive(base.format(200), fax_class="2",
+                                                                                  wait=20)))
+    thread.start()
+    time.sleep(0.3)
+    tx = class2.send(base.format(100), "200", PAGES, log=tmp_path / "tx.log", ident="+1 555 0100")
+    thread.join(30)
+    assert tx.ok and tx.confirmed_pages == 2 and (tmp_path / "tx.log").exists()
+    assert out["rx"].ok and out["rx"].received == PAGES

@@ -31,7 +31,7 @@ from faxpipe.t30.completion import Completion  # noqa: E402
 pytestmark = pytest.mark.oracle
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CALL_SECONDS = 60
-SCALE = 4
+SCALE = 4                     # efax paces its commands in real time (100 ms): faster lines break it
 
 
 @contextlib.contextmanager
