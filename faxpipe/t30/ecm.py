@@ -146,7 +146,9 @@ ROWS = {
                         "frame:CRP": _REPEAT, "timer:T4": _REPEAT, "timer:T5": go(S.DONE, "ecm_t5")},
     },
     _A: {
-        S.WAIT_PAGE: {**RX_COMMANDS, "BlockReceived": go(S.ECM_WAIT_PPS, "ecm_block")},
+        S.WAIT_PAGE: {**RX_COMMANDS, "BlockReceived": go(S.ECM_WAIT_PPS, "ecm_block"),
+                      # V.21 instead of the block: in ECM the PPS / CTC / RR comes here (not WAIT_COMMAND)
+                      "CarrierUp:v21": fork("v21_instead", plain=S.WAIT_COMMAND, ecm=SAME)},
         S.RECEIVING_PAGE: {"BlockReceived": go(S.ECM_WAIT_PPS, "ecm_block")},
         S.ECM_WAIT_PPS: {**RX_COMMANDS, "timer:T2": go(S.DONE, "t2_expired")},
         S.WAIT_DCS: {"frame:PPS": fork("ecm_pps", **_ANSWER)},    # our MCF to PPS-EOM was lost
@@ -158,7 +160,7 @@ TIMERS = {
     (_C, S.ECM_SENT_CTC): {"T4": "send"},
     (_C, S.ECM_SENT_EOR): {"T4": "send"},
     (_C, S.ECM_SENT_RR): {"T4": "send", "T5": "enter"},
-    (_A, S.ECM_WAIT_PPS): {"T2": "enter"},
+    (_A, S.ECM_WAIT_PPS): {"T2": "send"},   # restarts with each RNR we answer (T.30 §5.4.3.2)
 }
 GIVE_UP = {S.ECM_SENT_PPS: Completion.NO_PPM_RESPONSE, S.ECM_SENT_CTC: Completion.NO_RESPONSE,
            S.ECM_SENT_EOR: Completion.NO_PPM_RESPONSE, S.ECM_SENT_RR: Completion.NO_PPM_RESPONSE}
@@ -266,6 +268,9 @@ class EcmMixin:
     def _on_ecm_block(self, event: BlockReceived):
         self._rx.frames.update(event.frames)
         return "", [self._listen("T2")]
+
+    def _on_v21_instead(self, event):
+        return ("ecm" if self.dcs is not None and self.dcs.ecm else "plain"), [self._listen("T2")]
 
     def _on_local_busy(self, event):
         self._busy = event.busy

@@ -210,3 +210,52 @@ class Deframer:
         if not fcs_ok(data):
             return Deframed(data=data, ok=False, reason=f"bad FCS on frame {data.hex(' ')}")
         return Deframed(data=data, ok=True)
+
+
+# --- whole ECM partial pages (T.4 Annex A): fast, string-based -----------------------------------------
+# A partial page is up to 256 × 262 octets: the bit-list helpers above would take a second per block,
+# so blocks go through Python's string machinery (bits as '0'/'1' characters, LSB first).
+
+_BIT_TEXT = tuple(format(b, "08b")[::-1] for b in range(256))
+_FLAG_TEXT = _BIT_TEXT[FLAG]
+ECM_PREAMBLE_FLAGS = 32     # flags before the first FCD frame (≈18 ms at 14 400 bit/s)
+
+
+def _bit_text(data: bytes) -> str:
+    return "".join(map(_BIT_TEXT.__getitem__, bytes(data)))
+
+
+def _text_octets(bits: str) -> bytes:
+    return int(bits[::-1], 2).to_bytes(len(bits) // 8, "little") if bits else b""
+
+
+def encode_block(frames, *, preamble_flags: int = ECM_PREAMBLE_FLAGS, closing_flags: int = 2) -> bytes:
+    """ECM frames (address, control, FCF, FIF; no FCS) → high-speed line octets, LSB first: flags,
+    each frame with its FCS bit-stuffed (ISO 3309) and followed by a flag, closing flags."""
+    parts = [_FLAG_TEXT * max(1, preamble_flags)]
+    for frame in frames:
+        parts.append(_bit_text(add_fcs(frame)).replace("11111", "111110"))
+        parts.append(_FLAG_TEXT)
+    parts.append(_FLAG_TEXT * closing_flags)
+    bits = "".join(parts)
+    return _text_octets(bits + "1" * (-len(bits) % 8))
+
+
+def deframe_block(data: bytes) -> list[Deframed]:
+    """High-speed line octets (a received ECM partial page) → the frames between flags, each good
+    or bad (FCS, length, abort); fill, idle ones and line noise between frames are skipped."""
+    out = []
+    for piece in _bit_text(data).split(_FLAG_TEXT)[1:-1]:   # before the first / after the last flag: no frame
+        if len(piece) < 32:
+            continue   # flags shared or noise: shorter than address + control + FCF + FCS
+        if "1111111" in piece:
+            out.append(Deframed(data=b"", ok=False, reason="frame aborted (seven ones)"))
+            continue
+        bits = piece.replace("111110", "11111")
+        if len(bits) % 8:
+            out.append(Deframed(data=b"", ok=False, reason=f"frame of {len(bits)} bits is not whole octets"))
+            continue
+        octets = _text_octets(bits)
+        ok = fcs_ok(octets)
+        out.append(Deframed(data=octets, ok=ok, reason="" if ok else f"bad FCS on a {len(octets)}-octet frame"))
+    return out
