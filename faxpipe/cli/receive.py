@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from . import EXIT_OK, EXIT_SOME_FAILED
-from .send import modem_options
+from .send import class2_options, fax_class, modem_options
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "receive", help="answer a call and receive a fax through a Class 1 modem",
+        "receive", help="answer a call and receive a fax through a Class 1, 2 or 2.0 modem",
         description="Wait for a call, answer it and write the fax received as a TIFF-F file in DIR.",
         epilog="exit codes: 0 the fax was received completely, 1 no fax or an incomplete one, "
                "2 usage error, 3 the modem cannot be opened")
@@ -45,21 +45,29 @@ def run(args) -> int:
 
 
 def receive_one(args, out: Path, log) -> bool:
-    from drivers import class1
-
     from .. import tiff
 
-    print(f"waiting for a call on {args.device}", flush=True)
-    result = class1.receive(args.device, log=log, rings=args.rings, wait=args.wait, ident=args.ident,
-                            flow=args.flow, progress=lambda text: print(f"  {text}", flush=True))
+    chosen = fax_class(args)
+    print(f"waiting for a call on {args.device} (Class {chosen})", flush=True)
+    if chosen == "1":
+        from drivers import class1
+
+        result = class1.receive(args.device, log=log, rings=args.rings, wait=args.wait, ident=args.ident,
+                                flow=args.flow, progress=lambda text: print(f"  {text}", flush=True))
+    else:
+        from drivers import class2
+
+        result = class2.receive(args.device, log=log, fax_class=chosen, rings=args.rings,
+                                wait=args.wait or 60.0, **class2_options(args))
     if result.received:
         path = unique_path(out, result.remote_ident)
         tiff.write(path, result.received, compression="g4")
         result.path = str(path)
         print(path, flush=True)
     if result.ok:
-        print(f"received {len(result.received)} page(s) from {result.remote_ident or 'an unnamed station'} "
-              f"({result.seconds:.1f} s)")
+        seconds = getattr(result, "seconds", 0.0)
+        print(f"received {len(result.received)} page(s) from {result.remote_ident or 'an unnamed station'}"
+              + (f" ({seconds:.1f} s)" if seconds else ""))
         return True
     print(f"incomplete: {len(result.received)} page(s) accepted; {result.completion.name}: {result.reason}")
     if result.transcript:
