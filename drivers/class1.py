@@ -213,10 +213,13 @@ class Class1Modem:
 
     ``ident``: our station identity (CSI / TSI). ``timers``: T.30 timers (tests shorten them).
     ``progress``: called with a line of text for each negotiation and page answer (the CLI prints them).
+    ``status``: called as ``status(state, pages)`` when calling — ``"dialing"`` before ATD,
+    ``"transmitting"`` before each page goes out and after each page answer (``pages``: confirmed
+    so far); the worker records it (faxpipe.jobs.sender). An exception in it only gets noted.
     """
 
     def __init__(self, channel: ATChannel, *, ident: str = "", timers: Timers | None = None, gaps: Gaps = Gaps(),
-                 flow: str = "xonxoff", max_rate: int | None = None, progress=None,
+                 flow: str = "xonxoff", max_rate: int | None = None, progress=None, status=None,
                  dial_timeout: float = DIAL_TIMEOUT, answer_timeout: float = ANSWER_TIMEOUT):
         if flow not in ("xonxoff", "rtscts", "none"):
             raise ValueError(f"flow control must be xonxoff, rtscts or none, not {flow!r}")
@@ -227,6 +230,7 @@ class Class1Modem:
         self.flow = flow
         self.max_rate = max_rate
         self.progress = progress or (lambda text: None)
+        self.status = status
         self.dial_timeout = dial_timeout
         self.answer_timeout = answer_timeout
         self.tx_codes: set[int] = set()
@@ -314,6 +318,7 @@ class Class1Modem:
                                resolution=first.resolution, width=first.width, coding="mr", timers=self.timers)
         self.engine = Engine(Role.CALLING, config)
         self.ch.transcript.note(f"dialling {number}: {len(self._pages)} page(s)")
+        self._report("dialing")
         response = self._dial(number)
         if response.result != "CONNECT":
             result.completion = PHASE_A.get(response.result, Completion.NO_CARRIER)
@@ -424,6 +429,7 @@ class Class1Modem:
         elif isinstance(act, SendTcf):
             self._send_high_speed(act.modulation, bytes(act.octets), "TCF")
         elif isinstance(act, SendPage):
+            self._report("transmitting")
             self._send_high_speed(act.modulation, act.data, f"page {act.number}")
         elif isinstance(act, ReceiveFrames):
             return self._wait_frames(act)
@@ -460,6 +466,16 @@ class Class1Modem:
         self.ch.transcript.note(f"page {act.number}: {act.response.name} ({state})")
         verb = "receiver answered" if self.engine.role is Role.CALLING else "we answered"
         self.progress(f"page {act.number}: {verb} {act.response.name} ({state})")
+        if self.engine.role is Role.CALLING:
+            self._report("transmitting")
+
+    def _report(self, state: str) -> None:
+        if self.status is None:
+            return
+        try:
+            self.status(state, self.result.confirmed_pages)
+        except Exception as exc:   # the caller's bookkeeping must not break the call
+            self.ch.transcript.note(f"status callback failed: {exc!r}")
 
     def _supply(self, act: RequestPage) -> list:
         p = act.params
@@ -805,9 +821,10 @@ def receive(device: str, *, log=None, rings: int = 1, wait: float | None = None,
                       lambda channel: Class1Modem(channel, **options).receive(rings=rings, wait=wait))
 
 
-def send_fax(modem, number: str, tiff_path: str, transcript_path: str):
+def send_fax(modem, number: str, tiff_path: str, transcript_path: str, progress=None):
     """The worker's sender (:class:`faxpipe.jobs.sender.Sender`): ``modem`` is a
-    :class:`faxpipe.jobs.config.ModemConfig`; the TIFF-F's pages go out, the outcome comes back."""
+    :class:`faxpipe.jobs.config.ModemConfig`; the TIFF-F's pages go out, the outcome comes back.
+    ``progress(state, pages)``: dialing / transmitting with the pages confirmed so far."""
     from faxpipe import tiff
     from faxpipe.jobs.sender import CallOutcome
     from faxpipe.jobs.sender import PageResult as JobPage
@@ -816,7 +833,7 @@ def send_fax(modem, number: str, tiff_path: str, transcript_path: str):
         raise NotImplementedError(f"modem {modem.name}: Class {modem.fax_class} driver not available")
     pages = [p.page for p in tiff.read(tiff_path)]
     result = send(modem.device, number, pages, log=transcript_path, ident=modem.station_id,
-                  max_rate=modem.max_rate)
+                  max_rate=modem.max_rate, status=progress)
     final: dict[int, JobPage] = {}
     for r in result.results:   # a page resent after RTN: its last answer, confirmed if any was
         was = final.get(r.number)

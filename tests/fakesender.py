@@ -1,5 +1,5 @@
 """A stand-in for the modem driver, for tests only: it makes no call, it returns scripted
-:class:`CallOutcome`s (``faxpipe.jobs.sender.class1_send`` is the real one).
+:class:`CallOutcome`s (the real one is ``drivers.class1.send_fax``).
 
 ``ScriptedSender({"7778888": [Completion.BUSY, Completion.OK]}, pages=2)`` answers the first
 call to 7778888 with BUSY and the second with every page confirmed; numbers without a script

@@ -99,7 +99,7 @@ def test_sender_exception_counts_an_attempt_and_retries(sqlite_store, tmp_path):
 def test_missing_driver_leaves_the_fax_queued(sqlite_store, tmp_path):
     owner = _owner(sqlite_store)
     fax_id = _submit(sqlite_store, owner, ["9"])
-    with pytest.raises(NotImplementedError, match="Class 1 driver not yet available"):
+    with pytest.raises(NotImplementedError, match="no modem driver given"):
         _worker(sqlite_store, tmp_path, class1_send).run_once(MODEM)
     r = sqlite_store.fax(fax_id)["recipients"][0]
     assert (r["state"], r["attempts"]) == ("queued", 0)

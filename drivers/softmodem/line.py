@@ -298,7 +298,9 @@ class Exchange:
     DEFAULTS = {"rate_scale": 1.0, "ring_interval": 6.0, "max_rings": 5}
 
     def __init__(self, name: str = "", *, rate_scale: float = 1.0, ring_interval: float = 6.0,
-                 max_rings: int = 5, faults: Faults | None = None):
+                 max_rings: int = 5, faults: Faults | None = None, route: str = ""):
+        """``route``: the number that takes calls to numbers no modem has (like a PBX's operator;
+        "" = such calls get NO CARRIER)."""
         if not rate_scale > 0:
             raise ValueError(f"rate_scale must be > 0, not {rate_scale}")
         if max_rings < 1:
@@ -308,6 +310,7 @@ class Exchange:
         self.ring_interval = float(ring_interval)
         self.max_rings = int(max_rings)
         self.faults = faults or Faults()
+        self.route = normalize_number(route)
         self.cond = threading.Condition(threading.RLock())
         self.modems: dict[str, object] = {}
 
@@ -319,6 +322,8 @@ class Exchange:
             if exchange is None:
                 exchange = cls._registry[name] = cls(name, **options)
                 return exchange
+        if normalize_number(options.get("route", exchange.route)) != exchange.route:
+            raise ValueError(f"exchange {name!r} already routes unknown numbers to {exchange.route or 'nobody'}")
         for key, value in options.items():
             if key in cls.DEFAULTS and float(getattr(exchange, key)) != float(value):
                 raise ValueError(f"exchange {name!r} already runs with {key}={getattr(exchange, key)}, not {value}")
@@ -353,6 +358,8 @@ class Exchange:
         """Start a call; a :class:`Call` in state ``ringing``, or a result code (BUSY, NO CARRIER)."""
         with self.cond:
             callee = self.modems.get(normalize_number(number))
+            if callee is None and self.route:
+                callee = self.modems.get(self.route)
             if callee is None:
                 return "NO CARRIER"
             if callee is caller or callee.faults.busy or callee.call is not None or callee.incoming is not None:

@@ -17,6 +17,7 @@ Options
     rate_scale=F        line time runs F times faster (default 1 = real time)
     ring_interval=S     seconds between RINGs (default 6, scaled)
     max_rings=N         rings before the caller gets NO ANSWER (default 5)
+    route=NUMBER        calls to numbers no modem has go to NUMBER (default: NO CARRIER)
     rings=N             S0: answer automatically after N rings (default 0 = wait for ATA)
     ber, seed, drop, corrupt, cut, busy, no_answer
                         faults of this modem (see drivers.softmodem.line)
@@ -41,7 +42,7 @@ from serial.serialutil import PortNotOpenError, SerialBase, SerialException, Ser
 from .dce import SoftModem
 from .line import Exchange, Faults
 
-EXCHANGE_OPTIONS = {"rate_scale": float, "ring_interval": float, "max_rings": int}
+EXCHANGE_OPTIONS = {"rate_scale": float, "ring_interval": float, "max_rings": int, "route": str}
 FAULT_OPTIONS = {"ber", "seed", "drop", "corrupt", "cut", "busy", "no_answer"}
 
 

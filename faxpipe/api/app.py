@@ -8,7 +8,9 @@ Routes::
     DELETE /uapi/faxes/{userId}/{extension}/{faxId}    cancel what has not been sent
     GET    /uapi/openapi.json                          the OpenAPI document
 
-Any other method or path under ``/uapi/`` is ``501 request_not_implemented``. Every error is
+Another method on those two paths is ``405 method_not_allowed`` with an ``Allow`` header (RFC 9110
+§15.5.6: the resource exists, the verb does not apply to it); any other path under ``/uapi/``
+(a UAPI method faxpipe does not implement) is ``501 request_not_implemented``. Every error is
 ``{"error": {"code", "message"}}``; an unexpected exception is logged and answered 500
 ``internal_server_error`` without details.
 """
@@ -54,7 +56,7 @@ class FaxApi:
         try:
             await self._route(request, send)
         except FaxpipeError as exc:
-            await send_json(send, status_of(exc), body_of(exc))
+            await send_json(send, status_of(exc), body_of(exc), getattr(exc, "headers", ()))
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             await send_json(send, 500, {"error": {"code": "internal_server_error",
@@ -73,10 +75,15 @@ class FaxApi:
     async def _route(self, request: Request, send) -> None:
         path, method = request.path, request.method
         if path in ("/uapi/openapi.json", "/openapi.json") and method in ("GET", "HEAD"):
-            return await send_json(send, 200, openapi.document())
+            return await send_json(send, 200, openapi.document(self.config.limits))
         match = FAXES.fullmatch(path)
-        if match is None or (match[3] is None and method not in ("POST", "GET")) \
-                or (match[3] is not None and method not in ("GET", "DELETE")):
+        if match is not None:
+            allowed = ("GET", "POST") if match[3] is None else ("GET", "DELETE")
+            if method not in allowed:
+                raise ApiError("method_not_allowed", f"{method[:20]} is not allowed on {path[:100]} "
+                               f"(allowed: {', '.join(allowed)})", 405,
+                               ((b"allow", ", ".join(allowed).encode()),))
+        if match is None:
             if path.startswith("/uapi/"):
                 raise ApiError("request_not_implemented", f"{method} {path[:100]} is not implemented", 501)
             raise ApiError("not_found", f"no resource at {path[:100]}", 404)

@@ -16,6 +16,8 @@ from ..jobs.config import RetryPolicy
 from .problems import recipients_invalid
 
 NUMBER_RE = re.compile(r"[0-9+*]{1,40}")
+NUMBER_PATTERN = r"^\+?[0-9*]*[0-9][0-9*]*$"     # the same rule for the OpenAPI document (and ≤ 40)
+HEADER_PATTERN = "^[^\u0000-\u001f\u007f-\u009f]*$"   # no control characters
 CSID_RE = re.compile(r"[0-9+ ]{0,20}")
 RESOLUTIONS = ("standard", "fine", "superfine")
 MAX_HEADER = 50
@@ -79,8 +81,10 @@ def parse(raw: bytes | None, max_recipients: int, defaults: RetryPolicy) -> FaxR
         raise recipients_invalid(f"resolution must be one of {', '.join(RESOLUTIONS)}")
     header = fields.get("headerText")
     if header is not None and (not isinstance(header, str) or len(header) > MAX_HEADER
-                               or not header.isprintable()):
-        raise recipients_invalid(f"headerText must be printable text of at most {MAX_HEADER} characters")
+                               or not re.fullmatch(HEADER_PATTERN, header)
+                               or any(0xD800 <= ord(c) <= 0xDFFF for c in header)):
+        raise recipients_invalid(f"headerText must be text of at most {MAX_HEADER} characters, "
+                                 f"without control characters")
     csid = fields.get("csid")
     if csid is not None and (not isinstance(csid, str) or not CSID_RE.fullmatch(csid)):
         raise recipients_invalid("csid must be at most 20 digits, '+' and spaces")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import __version__
-from .fields import CSID_RE, MAX_HEADER, NUMBER_RE, RESOLUTIONS
+from ..jobs.config import ApiLimits
+from .fields import CSID_RE, HEADER_PATTERN, MAX_ATTEMPTS, MAX_HEADER, MAX_RETRY_DELAY, NUMBER_PATTERN, RESOLUTIONS
 
 _REF = "#/components/schemas/"
 
@@ -34,13 +35,14 @@ _SCHEMAS = {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
     "FaxRequest": {"type": "object", "required": ["recipients"], "properties": {
-        "recipients": {"type": "array", "minItems": 1,
-                       "items": {"type": "string", "pattern": f"^{NUMBER_RE.pattern}$"}},
+        "recipients": {"type": "array", "minItems": 1, "uniqueItems": True,
+                       "items": {"type": "string", "pattern": NUMBER_PATTERN, "maxLength": 40}},
         "resolution": {"type": "string", "enum": list(RESOLUTIONS), "default": "fine"},
-        "headerText": {"type": "string", "maxLength": MAX_HEADER},
+        "headerText": {"type": "string", "maxLength": MAX_HEADER, "pattern": HEADER_PATTERN},
         "csid": {"type": "string", "pattern": f"^{CSID_RE.pattern}$"},
-        "maxAttempts": {"type": "integer", "minimum": 1, "maximum": 10},
-        "retryDelay": {"type": "integer", "minimum": 0, "description": "seconds between attempts"}}},
+        "maxAttempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS},
+        "retryDelay": {"type": "integer", "minimum": 0, "maximum": MAX_RETRY_DELAY,
+                       "description": "seconds between attempts"}}},
     "Created": {"type": "object", "required": ["id", "uid"], "properties": {
         "id": {"type": "string"}, "uid": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}},
     "DeliveryError": {"type": "object", "required": ["type", "code", "retryable"], "properties": {
@@ -73,7 +75,12 @@ _SCHEMAS = {
 }
 
 
-def document() -> dict:
+def document(limits: ApiLimits | None = None) -> dict:
+    """The document; ``limits`` (the server's configuration) sets the most files and recipients."""
+    limits = limits or ApiLimits()
+    schemas = {**_SCHEMAS, "FaxRequest": {**_SCHEMAS["FaxRequest"], "properties": {
+        **_SCHEMAS["FaxRequest"]["properties"],
+        "recipients": {**_SCHEMAS["FaxRequest"]["properties"]["recipients"], "maxItems": limits.max_recipients}}}}
     json_of = lambda name: {"application/json": {"schema": {"$ref": _REF + name}}}  # noqa: E731
     return {
         "openapi": "3.1.0",
@@ -82,7 +89,7 @@ def document() -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                 "query": {"type": "apiKey", "in": "query", "name": "accessRequestToken"}},
-            "schemas": _SCHEMAS},
+            "schemas": schemas},
         "security": [{"bearer": []}, {"query": []}],
         "paths": {
             "/uapi/faxes/{userId}/{extension}": {
@@ -96,6 +103,7 @@ def document() -> dict:
                     "requestBody": {"required": True, "content": {"multipart/form-data": {
                         "schema": {"type": "object", "required": ["request"], "properties": {
                             "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                      "maxItems": limits.max_files,
                                       "description": "jpg, tif, pdf or txt documents"},
                             "request": {"$ref": _REF + "FaxRequest"}}},
                         "encoding": {"request": {"contentType": "application/json"}}}}},

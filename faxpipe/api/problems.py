@@ -15,15 +15,17 @@ STATUS = {
     "fx_recipients_invalid": 400, "fx_file_invalid": 400, "fx_max_files_reached": 400,
     "user_invalid": 400, "extension_invalid": 400, "access_denied": 401,
     "internal_server_error": 500, "request_not_implemented": 501, "not_found": 404,
+    "method_not_allowed": 405,
 }
 
 
 class ApiError(FaxpipeError):
     """An error answered to the client as it is."""
 
-    def __init__(self, code: str, reason: str, status: int | None = None):
+    def __init__(self, code: str, reason: str, status: int | None = None, headers: tuple = ()):
         super().__init__(reason, code=code)
         self.status = status if status is not None else STATUS.get(code, 400)
+        self.headers = headers   # extra response headers, (name, value) byte pairs
 
 
 def status_of(exc: FaxpipeError) -> int:

@@ -54,11 +54,23 @@ class FaxService:
         self.store, self.config = store, config
         self.documents = Path(data_dir) / "faxes"
         self.documents.mkdir(parents=True, exist_ok=True)
-        self.converter = converter or concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="convert")
+        self._own_converter = converter is None
+        self._converter = converter
+
+    @property
+    def converter(self) -> concurrent.futures.Executor:
+        """The conversion pool; our own is made on first use (again after :meth:`close`: an ASGI
+        server may run the application's lifespan more than once)."""
+        if self._converter is None:
+            self._converter = concurrent.futures.ThreadPoolExecutor(
+                max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="convert")
+        return self._converter
 
     def close(self) -> None:
-        self.converter.shutdown(wait=False, cancel_futures=True)
+        if self._converter is not None:
+            self._converter.shutdown(wait=False, cancel_futures=True)
+            if self._own_converter:
+                self._converter = None
 
     async def db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)

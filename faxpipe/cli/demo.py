@@ -1,6 +1,16 @@
-"""``faxpipe demo``: the main job end to end on the embedded default, no hardware, no server.
+"""``faxpipe demo``: the main job end to end on the embedded default, no hardware, no network
+beyond loopback.
 
-Documents of every accepted kind (PDF, JPEG, TIFF, text, from fixtures/) are converted
+First the system of the specification: ``faxpipe serve`` starts (SQLite in ``OUT/data`` and the
+default software modem pair, whose far end answers every number and files what it receives);
+an organization, a user, the extension 0003*210 and an API token are made with the admin library;
+the specification's example request (``POST /uapi/faxes/@me/0003*210``: a ``files`` part "This is
+my fax" and a ``request`` part ``{"recipients": ["7778888"]}``) goes to it with a real multipart
+client (httpx); the fax is followed with GET until it is delivered (queued → dialing →
+transmitting → delivered), and the far end's copy — TIFF-F and preview PNG under
+``OUT/data/received/`` — is checked against the document the API stored, pel for pel.
+
+Then documents of every accepted kind (PDF, JPEG, TIFF, text, from fixtures/) are converted
 into fax pages, encoded into TIFF Class F with each compression, read back and compared pel for
 pel, and drawn on a preview sheet as the recipient would see them. Then the pages are faxed: the
 Class 1 driver sends them through a software modem, over a simulated line to a second software
@@ -26,6 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--out-dir", default="demo-out", help="where to write (default: ./demo-out)")
     p.add_argument("--resolution", default="fine", choices=["standard", "fine", "superfine"])
     p.add_argument("--no-call", action="store_true", help="skip the fax call through the software modems")
+    p.add_argument("--no-api", action="store_true", help="skip the API part (faxpipe serve and a POST)")
     p.set_defaults(run=run)
 
 
@@ -38,6 +49,11 @@ def run(args) -> int:
     inputs = [Path(p) for p in args.inputs] or [FIXTURES / name for name in DEFAULT_INPUTS]
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if not args.no_api:
+        from .demoapi import api_demo
+
+        api_demo(out)
+        print()
     start = time.perf_counter()
     pages = list(convert([str(p) for p in inputs], resolution=args.resolution).pages)
     print(f"converted {len(inputs)} documents into {len(pages)} fax pages "

@@ -14,6 +14,9 @@ max_recipients = 5      # 1-999 (VoipNow default 5)
 max_file_bytes = 20971520
 max_total_bytes = 67108864
 
+[softmodem]             # the default pair, used only when there is no [[modem]]
+rate_scale = 20         # line time runs 20x faster (a one-page fax in seconds); 1 = real V.17 rate
+
 [[modem]]
 name = "line1"
 device = "/dev/ttyUSB0" # a serial device, or a pyserial / softmodem URL
@@ -22,6 +25,12 @@ station_id = "+1 555 0100"
 max_rate = 14400
 ecm = true
 ```
+
+With no ``[[modem]]`` (and so with no configuration at all), ``faxpipe serve`` dials through a
+software modem pair on an in-process exchange: the far end answers every number and files what
+it receives under ``DATA/received/`` (faxpipe.cli.farend). Its line runs ``rate_scale`` times
+faster than real time (default 20: a one-page fine text fax takes a few seconds instead of about
+a minute); ``rate_scale = 1`` gives the real V.17 line rate.
 """
 
 from __future__ import annotations
@@ -69,11 +78,19 @@ class ApiLimits:
 
 
 @dataclass(frozen=True)
+class SoftmodemPair:
+    """The default modem pair of ``faxpipe serve`` (used when no ``[[modem]]`` is configured)."""
+
+    rate_scale: float = 20.0
+
+
+@dataclass(frozen=True)
 class Config:
     modems: tuple[ModemConfig, ...] = ()
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limits: ApiLimits = field(default_factory=ApiLimits)
     lease: float = 60.0
+    softmodem: SoftmodemPair = field(default_factory=SoftmodemPair)
 
 
 def _section(cls, table: dict, where: str):
@@ -104,7 +121,7 @@ def _modem(index: int, table: dict) -> ModemConfig:
 
 
 def parse(data: dict) -> Config:
-    unknown = set(data) - {"modem", "retry", "api", "worker"}
+    unknown = set(data) - {"modem", "retry", "api", "worker", "softmodem"}
     if unknown:
         raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}")
     modems = tuple(_modem(i, t) for i, t in enumerate(data.get("modem", [])))
@@ -119,7 +136,11 @@ def parse(data: dict) -> Config:
     worker = data.get("worker", {})
     if set(worker) - {"lease"}:
         raise ConfigError("[worker]: the only setting is 'lease'")
-    return Config(modems, retry, limits, float(worker.get("lease", 60.0)))
+    pair = _section(SoftmodemPair, data.get("softmodem", {}), "[softmodem]")
+    if not isinstance(pair.rate_scale, (int, float)) or not 0 < pair.rate_scale <= 100:
+        raise ConfigError("[softmodem]: rate_scale must be a number above 0, at most 100")
+    return Config(modems, retry, limits, float(worker.get("lease", 60.0)),
+                  SoftmodemPair(float(pair.rate_scale)))
 
 
 def load(path: str | None) -> Config:

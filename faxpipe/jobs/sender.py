@@ -7,15 +7,23 @@ ended (a :class:`faxpipe.t30.Completion`) and which pages the receiver confirmed
 raise for anything that happens on the line: those are completions. An exception means the
 outcome is unknown; the worker then counts the attempt and retries.
 
-:func:`class1_send` is the production sender. It is where the Class 1 driver
-(``drivers/class1.py`` pumping :mod:`faxpipe.t30`) plugs in; until that driver lands it raises
-``NotImplementedError`` and the worker leaves the fax queued (no attempt is counted).
+A sender may also accept a keyword argument ``progress``: a callable ``progress(state, pages)``
+it calls while the call runs — ``"dialing"`` when it dials, ``"transmitting"`` once the receiver
+accepted the training and after each page it confirmed (``pages``: confirmed so far). The worker
+records those as the recipient's ``dialing`` / ``transmitting`` state and ``pagesSent``.
+
+The production sender is ``drivers.class1.send_fax`` (the Class 1 driver pumping
+:mod:`faxpipe.t30`). faxpipe never imports ``drivers`` except lazily in ``faxpipe.cli`` and
+``faxpipe.api``, so it is handed to the worker by ``faxpipe.cli.worker.modem_sender()`` (used by
+``faxpipe serve`` and ``faxpipe worker``). :func:`class1_send` is only the worker's default when no
+sender is given: it raises ``NotImplementedError``, and the worker then leaves the fax queued
+(no attempt is counted).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..t30.completion import Completion, DeliveryError
 
@@ -69,8 +77,11 @@ class Sender(Protocol):
                  transcript_path: str) -> CallOutcome: ...
 
 
+Progress = Callable[[str, int], None]
+
+
 def class1_send(modem: "ModemConfig", number: str, tiff_path: str, transcript_path: str) -> CallOutcome:
-    """The real call: open ``modem.device`` (a serial device or softmodem URL) with the Class 1
-    driver, dial ``number``, send ``tiff_path`` through :mod:`faxpipe.t30`, log the AT session to
-    ``transcript_path``, and map the engine's ``CallFinished`` onto a :class:`CallOutcome`."""
-    raise NotImplementedError("Class 1 driver not yet available")
+    """The worker's default sender: none. The real one, ``drivers.class1.send_fax``, is passed in
+    by ``faxpipe.cli.worker.modem_sender()``; a worker built without it leaves its faxes queued."""
+    raise NotImplementedError("no modem driver given to the worker "
+                              "(faxpipe.cli.worker.modem_sender() provides drivers.class1.send_fax)")

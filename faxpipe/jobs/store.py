@@ -232,6 +232,18 @@ class Store:
             return tx.run(f"UPDATE recipients SET lease_expires = ? WHERE id = ? AND lease_gen = ? "
                           f"AND state IN {_IN_CALL}", (now + lease, claim.recipient_id, claim.lease_gen)) == 1
 
+    def progress(self, claim: Claim, state: str, pages_sent: int, now: float | None = None) -> bool:
+        """Record how a call under ``claim`` goes: ``dialing`` or ``transmitting`` and the pages
+        confirmed so far. False if the lease was lost (nothing is written then)."""
+        if state not in IN_CALL:
+            raise ValueError(f"a call in progress is dialing or transmitting, not {state!r}")
+        now = time.time() if now is None else now
+        with self.db.write() as tx:
+            return tx.run(f"UPDATE recipients SET state = ?, pages_sent = CASE WHEN pages_sent > ? "
+                          f"THEN pages_sent ELSE ? END, updated = ? WHERE id = ? AND lease_gen = ? "
+                          f"AND state IN {_IN_CALL}",
+                          (state, pages_sent, pages_sent, now, claim.recipient_id, claim.lease_gen)) == 1
+
     def release(self, claim: Claim, delay: float = 0.0, now: float | None = None) -> None:
         """Give a claimed recipient back untouched (no call was made)."""
         now = time.time() if now is None else now

@@ -3,6 +3,9 @@ through a :class:`faxpipe.jobs.sender.Sender` and recording the outcome under it
 
 While a call runs, a heartbeat extends the lease every third of its length. A worker that dies
 mid-call stops the heartbeat; when the lease runs out another worker takes the recipient again.
+A sender that takes a ``progress`` keyword (faxpipe.jobs.sender) reports ``dialing`` /
+``transmitting`` and the pages confirmed so far; the worker records them under the lease
+(:meth:`Store.progress`), so GET shows the recipient ``transmitting`` while its pages go out.
 Results are recorded by :meth:`Store.finish`: a recipient is ``delivered`` only when the call
 completed normally with every page confirmed; busy, no answer, dropped and the other retryable
 failures come back after the fax's retry delay until its attempts are used up.
@@ -10,6 +13,7 @@ failures come back after the fax's retry delay until its attempts are used up.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import socket
@@ -42,6 +46,7 @@ class Worker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.calls = 0
+        self._progress = _takes_progress(sender)
 
     @property
     def lease(self) -> float:
@@ -81,12 +86,18 @@ class Worker:
         return True
 
     def call(self, modem: ModemConfig, claim: Claim) -> str | None:
-        transcript = str(self.transcripts / f"{claim.uid}-{claim.recipient_id}-{claim.attempt}.log")
+        # lease_gen too: a call cut short by a crash keeps its transcript when the attempt is redone
+        transcript = str(self.transcripts / f"{claim.uid}-{claim.recipient_id}-{claim.attempt}"
+                                            f"-{claim.lease_gen}.log")
         beat = _Heartbeat(self.store, claim, self.lease)
         started = time.time()
         beat.start()
         try:
-            outcome = self.sender(modem, claim.number, claim.document, transcript)
+            if self._progress:
+                outcome = self.sender(modem, claim.number, claim.document, transcript,
+                                      progress=self._reporter(modem, claim))
+            else:
+                outcome = self.sender(modem, claim.number, claim.document, transcript)
         except NotImplementedError:
             beat.stop()
             self.store.release(claim)
@@ -102,6 +113,24 @@ class Worker:
             log.warning("modem %s: lease on recipient %s was lost; result discarded",
                         modem.name, claim.recipient_id)
         return state
+
+
+    def _reporter(self, modem: ModemConfig, claim: Claim):
+        def progress(state: str, pages: int) -> None:
+            try:
+                self.store.progress(claim, state, pages)
+            except Exception:   # bookkeeping only: the call goes on
+                log.exception("modem %s: recording progress of recipient %s failed",
+                              modem.name, claim.recipient_id)
+        return progress
+
+
+def _takes_progress(sender) -> bool:
+    try:
+        parameters = inspect.signature(sender).parameters
+    except (TypeError, ValueError):
+        return False
+    return "progress" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 class _Heartbeat:
