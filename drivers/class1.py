@@ -52,16 +52,18 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from drivers.at import ATChannel, Response, Transcript
+from drivers.class1_ecm import EcmSupport, RetryPlan, remaining_pages, retry_plan  # noqa: F401 (re-exported)
 from faxpipe import codec
 from faxpipe.errors import CodecError, ModemError
+from faxpipe.fit import coding_order, fit_page  # noqa: F401  (fit_page: re-exported)
 from faxpipe.page import Page, Resolution
 from faxpipe.t30 import hdlc
 from faxpipe.t30.completion import Completion, DeliveryError, FrameError, RemoteProtocolError
 from faxpipe.t30.engine import Engine, Role, StationConfig, Timers
 from faxpipe.t30.events import (Abort, BadFrame, CallFinished, CarrierUp, FrameReceived, Hangup, LineDropped,
-                                Negotiated, PageReceived, PageResult, PageSupplied, ReceiveFrames, ReceivePage,
-                                ReceiveTcf, RequestPage, SendFrames, SendPage, SendTcf, Start, TcfReceived,
-                                TimePassed)
+                                Negotiated, PageData, PageReceived, PageResult, PageSupplied, ReceiveBlock,
+                                ReceiveFrames, ReceivePage, ReceiveTcf, RequestPage, SendBlock, SendFrames, SendPage,
+                                SendTcf, Start, TcfReceived, TimePassed)
 from faxpipe.t30.frames import DCS, DIS, FCF, Modems
 
 COMMAND_TIMEOUT = 5.0      # an ordinary command (ATE0, +FCLASS, +FTS, +FRS, +FTH's CONNECT)
@@ -122,6 +124,15 @@ class CallResult:
     received: list[Page] = field(default_factory=list)
     path: str | None = None           # answering: the TIFF-F written
     seconds: float = 0.0
+    document_pages: tuple[int, ...] = ()   # calling: the document's page numbers this call sent (resends)
+    blocks: list = field(default_factory=list)   # ECM: (page, block, frames) per burst sent
+    ppr: int = 0                                 # ECM: PPRs heard (calling) or sent (answering)
+
+    @property
+    def confirmed_document_pages(self) -> list[int]:
+        """The document page numbers the receiver confirmed in this call (MCF / PPS→MCF)."""
+        numbers = self.document_pages or tuple(range(1, self.pages_total + 1))
+        return sorted({numbers[r.number - 1] for r in self.results if r.confirmed and r.number <= len(numbers)})
 
     @property
     def confirmed_pages(self) -> int:
@@ -170,48 +181,20 @@ def _codes(text: str) -> set[int]:
     return out
 
 
-def fit_page(page: Page, width: int, resolution: Resolution) -> Page:
-    """``page`` at ``width`` pels (cropped or padded white on the right) and ``resolution``
-    (finer pages keep every black pel by OR-ing rows together; coarser ones repeat rows)."""
-    if width != page.width:
-        if width % 8 or page.width % 8:
-            raise CodecError(f"cannot refit a {page.width}-pel page to {width} pels")
-        src, dst = page.stride, width // 8
-        keep = min(src, dst)
-        rows = bytearray(dst * page.height)
-        for y in range(page.height):
-            rows[y * dst:y * dst + keep] = page.data[y * src:y * src + keep]
-        page = Page(width, page.height, bytes(rows), page.xres, page.yres)
-    have = page.resolution
-    if have is resolution:
-        return page if page.yres == resolution.ydpi else Page(page.width, page.height, page.data, page.xres,
-                                                              float(resolution.ydpi))
-    stride = page.stride
-    ratio = round(have.lines_per_mm / resolution.lines_per_mm) if have.lines_per_mm > resolution.lines_per_mm \
-        else round(resolution.lines_per_mm / have.lines_per_mm)
-    out = bytearray()
-    if have.lines_per_mm > resolution.lines_per_mm:
-        for y in range(0, page.height, ratio):
-            acc = 0
-            for row in range(y, min(y + ratio, page.height)):
-                acc |= int.from_bytes(page.data[row * stride:(row + 1) * stride], "big")
-            out += acc.to_bytes(stride, "big")
-    else:
-        for y in range(page.height):
-            out += page.data[y * stride:(y + 1) * stride] * ratio
-    return Page(page.width, len(out) // stride if stride else 0, bytes(out), page.xres, float(resolution.ydpi))
-
-
 class _Stats:
     """Decoder statistics of a page that could not be decoded at all (→ RTN)."""
 
     rows = bad_rows = consecutive_bad_rows = 0
 
 
-class Class1Modem:
+class Class1Modem(EcmSupport):
     """One fax call at a time on an open Class 1 modem port, through :class:`drivers.at.ATChannel`.
 
     ``ident``: our station identity (CSI / TSI). ``timers``: T.30 timers (tests shorten them).
+    ``ecm``: offer and use error correction (T.30 Annex A, with T.6 / MMR; drivers.class1_ecm) —
+    a peer without it (efax) gets MR or MH; ``ecm_frame_size``: 256 or 64 octets.
+    ``rerender``: optional ``f(page_number, resolution) -> Page`` converting the source again when
+    the receiver lacks the document's resolution (faxpipe.fit).
     ``progress``: called with a line of text for each negotiation and page answer (the CLI prints them).
     ``status``: called as ``status(state, pages)`` when calling — ``"dialing"`` before ATD,
     ``"transmitting"`` before each page goes out and after each page answer (``pages``: confirmed
@@ -220,7 +203,8 @@ class Class1Modem:
 
     def __init__(self, channel: ATChannel, *, ident: str = "", timers: Timers | None = None, gaps: Gaps = Gaps(),
                  flow: str = "xonxoff", max_rate: int | None = None, progress=None, status=None,
-                 dial_timeout: float = DIAL_TIMEOUT, answer_timeout: float = ANSWER_TIMEOUT):
+                 dial_timeout: float = DIAL_TIMEOUT, answer_timeout: float = ANSWER_TIMEOUT,
+                 ecm: bool = True, ecm_frame_size: int = 256, rerender=None):
         if flow not in ("xonxoff", "rtscts", "none"):
             raise ValueError(f"flow control must be xonxoff, rtscts or none, not {flow!r}")
         self.ch = channel
@@ -233,6 +217,9 @@ class Class1Modem:
         self.status = status
         self.dial_timeout = dial_timeout
         self.answer_timeout = answer_timeout
+        self.ecm = ecm
+        self.ecm_frame_size = ecm_frame_size
+        self.rerender = rerender
         self.tx_codes: set[int] = set()
         self.rx_codes: set[int] = set()
         self._reset_call()
@@ -276,7 +263,8 @@ class Class1Modem:
     def _capabilities(self, codes: set[int]) -> DIS:
         if self.max_rate is not None:
             codes = {c for c in codes if c == 3 or _rate_of(c) <= self.max_rate}
-        return DIS(modems=modem_family(codes), fine=True, two_d=True, superfine=True, min_scan_code=7)
+        return DIS(modems=modem_family(codes), fine=True, two_d=True, superfine=True, min_scan_code=7,
+                   ecm=self.ecm, t6=self.ecm)
 
     # -- the two roles ---------------------------------------------------------------------------------
     def send(self, number: str, pages: list[Page]) -> CallResult:
@@ -315,7 +303,9 @@ class Class1Modem:
     def _place(self, result: CallResult, number: str) -> None:
         first = self._pages[0]
         config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.tx_codes),
-                               resolution=first.resolution, width=first.width, coding="mr", timers=self.timers)
+                               resolution=first.resolution, width=first.width, coding="mmr",
+                               prefer=coding_order(self._pages), ecm=self.ecm, ecm_frame_size=self.ecm_frame_size,
+                               timers=self.timers)
         self.engine = Engine(Role.CALLING, config)
         self.ch.transcript.note(f"dialling {number}: {len(self._pages)} page(s)")
         self._report("dialing")
@@ -329,7 +319,8 @@ class Class1Modem:
         self._run()
 
     def _answer(self, result: CallResult, rings: int, wait: float | None) -> None:
-        config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.rx_codes), timers=self.timers)
+        config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.rx_codes), timers=self.timers,
+                               ecm=self.ecm)
         self.engine = Engine(Role.ANSWERING, config)
         if not self._await_rings(max(1, rings), wait):
             result.reason, result.detail = "no call", "no RING"
@@ -419,6 +410,7 @@ class Class1Modem:
         self._final_hangup()
         if self.engine is not None:
             result.remote_ident = self.engine.remote_ident
+            result.ppr = self.engine.pprs
             if result.role == "answering":
                 result.pages_total = len(result.received)
         result.seconds = time.monotonic() - start
@@ -435,8 +427,12 @@ class Class1Modem:
             return self._wait_frames(act)
         elif isinstance(act, ReceiveTcf):
             return self._wait_high_speed(act, tcf=True)
-        elif isinstance(act, ReceivePage):
+        elif isinstance(act, (ReceivePage, ReceiveBlock)):
             return self._wait_high_speed(act, tcf=False)
+        elif isinstance(act, SendBlock):
+            self._send_block(act)
+        elif isinstance(act, PageData):
+            self._page_data(act)
         elif isinstance(act, RequestPage):
             return self._supply(act)
         elif isinstance(act, Negotiated):
@@ -444,7 +440,8 @@ class Class1Modem:
             self.ch.transcript.note(f"negotiated: {act.dcs}" + (f" with {act.remote_ident!r}" if act.remote_ident else ""))
             who = f" (remote {act.remote_ident})" if act.remote_ident else ""
             self.progress(f"negotiated {act.dcs.rate}, {act.dcs.resolution.name.lower()}, "
-                          f"{act.dcs.coding.upper()}, {act.dcs.width.pels} pels, {act.dcs.min_scan_ms} ms/line{who}")
+                          f"{act.dcs.coding.upper()}, {act.dcs.width.pels} pels, {act.dcs.min_scan_ms} ms/line"
+                          f"{', ECM' if act.dcs.ecm else ''}{who}")
         elif isinstance(act, PageResult):
             self._page_result(act)
         elif isinstance(act, Hangup):
@@ -479,7 +476,8 @@ class Class1Modem:
 
     def _supply(self, act: RequestPage) -> list:
         p = act.params
-        page = fit_page(self._pages[act.number - 1], p.width, p.resolution)
+        rerender = (lambda res: self.rerender(act.number, res)) if self.rerender else None
+        page = fit_page(self._pages[act.number - 1], p.width, p.resolution, rerender=rerender)
         data = codec.encode(page, p.coding, min_bits=p.min_bits, bit_order="lsb")
         following = "page" if act.number < len(self._pages) else "end"
         self.ch.transcript.note(f"page {act.number}: {len(data)} octets {p.coding.upper()}, min {p.min_bits} bits/line")
@@ -684,6 +682,7 @@ class Class1Modem:
         self._tick_from = time.monotonic()
         ch = self.ch
         command = f"AT+FRM={act.modulation.class1_code}"
+        fcerrors = 0
         while True:
             self._last = "rx"
             ch.transcript.tx(command)
@@ -691,6 +690,9 @@ class Class1Modem:
             response = self._result_until(self._deadline(act), command)
             if response is None:
                 response = ch.abort(timeout=COMMAND_TIMEOUT)
+            if response.result == "+FCERROR" and self._frm_persist(act, fcerrors):
+                fcerrors += 1
+                continue
             if response.result == "+FCERROR":
                 actions = self._feed(CarrierUp(high_speed=False))
                 if actions:
@@ -725,6 +727,8 @@ class Class1Modem:
             zeros = data.count(0)
             ch.transcript.note(f"TCF: {len(data)} octets, {len(data) - zeros} non-zero")
             return self._feed(TcfReceived(data=data))
+        if isinstance(act, ReceiveBlock):
+            return self._feed(self._block_event(act, data))
         p = act.params
         try:
             page, stats = codec.decode(data, p.coding, p.width, bit_order="lsb",
@@ -815,6 +819,20 @@ def send(device: str, number: str, pages: list[Page], *, log=None, **options) ->
     return _on_device(device, log, "send", lambda channel: Class1Modem(channel, **options).send(number, pages))
 
 
+def resend(device: str, number: str, pages: list[Page], previous: CallResult, *, attempt: int = 1,
+           ecm: bool = True, log=None, **options) -> CallResult:
+    """Send again only the pages ``previous`` did not get confirmed, with the default retry policy
+    of :func:`drivers.class1_ecm.retry_plan` (9 600 bit/s from the first retry, ECM toggled from the
+    second). ``result.document_pages`` maps this call's pages to the document's page numbers;
+    ``result.confirmed_document_pages`` lists those confirmed now."""
+    plan = retry_plan(previous, attempt=attempt, ecm=ecm, max_rate=options.pop("max_rate", None))
+    if not plan.pages:
+        raise ValueError("every page was confirmed already: nothing to resend")
+    result = send(device, number, [pages[n - 1] for n in plan.pages], log=log, **options, **plan.options)
+    result.document_pages = plan.pages
+    return result
+
+
 def receive(device: str, *, log=None, rings: int = 1, wait: float | None = None, **options) -> CallResult:
     """Open ``device``, answer one call, receive; the transcript is kept if the call failed."""
     return _on_device(device, log, "receive",
@@ -850,10 +868,12 @@ def send_fax(modem, number: str, tiff_path: str, transcript_path: str, progress=
 
 def softmodem_call(pages: list[Page], *, rate_scale: float = 1.0, tx_faults: str = "", rx_faults: str = "",
                    timers: Timers | None = None, tx_log=None, rx_log=None, progress=None,
-                   rx_progress=None, wait: float = 60.0) -> tuple[CallResult, CallResult]:
+                   rx_progress=None, wait: float = 60.0, tx_options: dict | None = None,
+                   rx_options: dict | None = None) -> tuple[CallResult, CallResult]:
     """One call between two software modems in this process: a sender on ``softmodem://100`` and a
     receiver on ``softmodem://200`` of a new exchange (``rate_scale``: line time runs that many times
     faster). ``tx_faults`` / ``rx_faults``: URL options of drivers.softmodem (``&ber=1e-4&seed=8``).
+    ``tx_options`` / ``rx_options``: more :class:`Class1Modem` options (``ecm=False``, ``max_rate=9600``).
     Returns (the sender's result, the receiver's result); transcripts go to ``tx_log`` / ``rx_log``
     (kept) or stay in memory."""
     import threading
@@ -869,8 +889,8 @@ def softmodem_call(pages: list[Page], *, rate_scale: float = 1.0, tx_faults: str
     def answer():
         channel = ATChannel(rx_port, transcript=Transcript(rx_log) if rx_log else None)
         try:
-            out["rx"] = Class1Modem(channel, ident="+1 555 0199", timers=timers,
-                                    progress=rx_progress).receive(rings=1, wait=wait)
+            out["rx"] = Class1Modem(channel, ident="+1 555 0199", timers=timers, progress=rx_progress,
+                                    **(rx_options or {})).receive(rings=1, wait=wait)
         finally:
             channel.close(failed="rx" not in out or not out["rx"].ok)
 
@@ -879,7 +899,8 @@ def softmodem_call(pages: list[Page], *, rate_scale: float = 1.0, tx_faults: str
     channel = ATChannel(tx_port, transcript=Transcript(tx_log) if tx_log else None)
     tx = None
     try:
-        tx = Class1Modem(channel, ident="+1 555 0100", timers=timers, progress=progress).send("200", pages)
+        tx = Class1Modem(channel, ident="+1 555 0100", timers=timers, progress=progress,
+                         **(tx_options or {})).send("200", pages)
     finally:
         channel.close(failed=tx is None or not tx.ok)
         thread.join(wait + 30)

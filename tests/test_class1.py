@@ -132,7 +132,7 @@ def test_receive_table():
     assert result.ok and result.received == [page] and result.received[0].yres == 196
     assert result.remote_ident == "+1 555 0100"
     dis = DIS.decode(port.frames[1].fif)
-    assert dis.modems is Modems.V27TER_V29_V17 and dis.two_d and dis.fine and not dis.ecm
+    assert dis.modems is Modems.V27TER_V29_V17 and dis.two_d and dis.fine and dis.ecm and dis.t6   # ECM offered
 
 
 def test_send_table_fcerror_lost_frame_bad_fcs_t4_and_a_racing_connect():
@@ -250,11 +250,13 @@ def test_at_channel_frame_or_result_and_idle_data():
 class Call:
     """One call between two Class1Modems on a fresh software exchange (faults per modem)."""
 
-    def __init__(self, tmp_path, pages, *, tx="", rx="", rx_wait=10.0, timers=FAST, scale=SCALE):
+    def __init__(self, tmp_path, pages, *, tx="", rx="", rx_wait=10.0, timers=FAST, scale=SCALE, ecm=False):
         self.tx_log, self.rx_log = tmp_path / "tx.log", tmp_path / "rx.log"
         self.pages = pages
+        # these calls prove the procedure without error correction (ECM: tests/test_class1_ecm.py)
         self.options = dict(rate_scale=scale, tx_faults=tx, rx_faults=rx, timers=timers, wait=rx_wait,
-                            tx_log=self.tx_log, rx_log=self.rx_log)
+                            tx_log=self.tx_log, rx_log=self.rx_log, tx_options={"ecm": ecm},
+                            rx_options={"ecm": ecm})
 
     def run(self):
         self.tx, self.rx = class1.softmodem_call(self.pages, **self.options)
@@ -374,7 +376,8 @@ def test_cli_send_and_receive(tmp_path, capsys):
     thread.join(60)
     out = capsys.readouterr().out
     assert codes == {"tx": 0, "rx": 0}, out
-    assert "page 1: receiver answered MCF (confirmed)" in out and "negotiated V.17 14400, fine, MR" in out
+    assert "page 1: receiver answered MCF (confirmed)" in out and "negotiated V.17 14400, fine, MMR" in out
+    assert "ECM" in out   # both software modems offer ECM and T.6
     (written,) = (tmp_path / "in").glob("fax-*.tif")
     assert str(written) in out
     from faxpipe.normalize import convert

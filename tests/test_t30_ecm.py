@@ -94,7 +94,7 @@ def test_ppr_names_the_bad_frames_and_only_those_are_resent():
     first, second = link.blocks[0], link.blocks[1]
     assert second[2] == [0, 5, 17] and len(first[2]) > 17
     assert second[3] == Modulation(rate=Rate.V17_14400)             # short training
-    assert link.b.engine.ppr_sent == 1
+    assert link.b.engine.pprs == 1
     arrived(link, [page])
 
 

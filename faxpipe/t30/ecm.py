@@ -235,6 +235,7 @@ class EcmMixin:
         tx = self._tx
         bad = ppr_frames(event.frame.fif, len(tx.frames))
         tx.pprs += 1
+        self.pprs += 1
         if tx.pprs % PPRS_BEFORE_CTC:
             return "resend", self._ecm_send(bad, long_training=False)
         if tx.ctcs < self.config.ecm_max_ctc:
@@ -307,7 +308,7 @@ class EcmMixin:
         rx.count = max(rx.count, fif[3] + 1)
         missing = [n for n in range(rx.count) if n not in rx.frames]
         if missing:
-            self.ppr_sent += 1
+            self.pprs += 1
             return "ppr", self._ecm_answer(FCF.PPR, "ppr", ppr_fif(missing))
         return self._ecm_commit(ppm, FCF.MCF, ("PPS", key, ppm))
 

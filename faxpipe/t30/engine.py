@@ -282,7 +282,7 @@ class Engine(ecm.EcmMixin):
         self._ctc_rate = None
         self._busy = False
         self._damaged_pages = 0
-        self.ppr_sent = 0
+        self.pprs = 0            # ECM: PPRs sent (answering) or heard (calling)
 
     # -- the one entry point --------------------------------------------------------------------
     def handle(self, event: Event) -> list[Action]:
