@@ -175,8 +175,8 @@ def _page_number(what: str) -> int | None:
 
 
 def page_timings(events: list[Event]) -> dict[int, tuple[int, float]]:
-    """page number → (octets, seconds on the line) from a transcript's events, the last attempt of
-    each page. Class 1 sending: ``AT+FTM`` to its OK; receiving: CONNECT to NO CARRIER; Class 2 /
+    """page number → (octets, seconds on the line) from a transcript's events: the last attempt of
+    each page; the ECM blocks of a page (``page N block B``, resent frames included) add up. Class 1 sending: ``AT+FTM`` to its OK; receiving: CONNECT to NO CARRIER; Class 2 /
     2.0: the data block to the modem's next answer (sending) or DC2 to the data's end (receiving)."""
     out: dict[int, tuple[int, float]] = {}
     for i, event in enumerate(events):
@@ -201,17 +201,20 @@ def page_timings(events: list[Event]) -> dict[int, tuple[int, float]]:
             end = next((e.time for e in events[i + 1:] if e.direction == "RX" and e.kind == "line"), event.time)
             if events[i - 1].direction == "RX" and events[i - 1].text.startswith("CONNECT"):
                 start = events[i - 1].time
-        out[number] = (event.count, max(end - start, 1e-6))
+        octets, seconds = out.get(number, (0, 0.0)) if " block " in f" {event.what} " else (0, 0.0)
+        out[number] = (octets + event.count, seconds + max(end - start, 1e-6))
     return out
 
 
 def _bad_rows(events: list[Event]) -> dict[int, tuple[int, int]]:
-    """page → (rows, bad rows) from drivers.class1's ``page N: X octets, R rows, B bad`` notes."""
+    """page → (rows, bad rows) from drivers.class1's ``page N: X octets, R rows, B bad`` notes
+    (``page N (ECM): X octets MMR, R rows, B bad`` with error correction)."""
     import re
 
     out = {}
     for e in events:
-        m = re.match(r"page (\d+): \d+ octets, (\d+) rows, (\d+) bad", e.text) if e.kind == "note" else None
+        m = re.match(r"page (\d+)(?: \(ECM\))?: \d+ octets(?: \w+)?, (\d+) rows, (\d+) bad", e.text) \
+            if e.kind == "note" else None
         if m:
             out[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
     return out

@@ -215,7 +215,9 @@ class ProbeReport:
         fax_class = self.best_class()
         if fax_class is None:
             return f"# {self.device}: no fax class faxpipe can drive ({self.verdict}); no [[modem]] entry"
-        ecm = fax_class != "1" and bool(self.class2.get(fax_class, {}).get("ecm_capable"))
+        # Class 1: faxpipe runs ECM itself (T.30 Annex A, drivers.class1_ecm) over any modem;
+        # Class 2 / 2.0: only if the modem's firmware offers it (+FCC EC > 0)
+        ecm = fax_class == "1" or bool(self.class2.get(fax_class, {}).get("ecm_capable"))
         return "\n".join([
             "[[modem]]",
             f"name = {json.dumps(name)}",
@@ -313,6 +315,7 @@ class Prober:
         ch, report = self.ch, self.report
         ch.drain(0.1)
         heard: list[str] = []
+        junk = b""
         for attempt in range(2):
             ch.transcript.tx("AT")
             ch.write(b"AT\r")
@@ -333,7 +336,14 @@ class Prober:
             except ModemError as exc:
                 report.verdict, report.detail = "garbage", exc.reason
                 return False
-            ch.drain(0.2)
+            junk += ch.drain(0.2)   # what came without a line end
+        if junk and not heard:
+            printable = all(0x20 <= b < 0x7F or b in (0x09, 0x0D, 0x0A) for b in junk)
+            report.verdict = "not-a-modem" if printable else "garbage"
+            report.detail = (f"{len(junk)} bytes without a result code ({junk[:24].hex(' ')}…): "
+                             + ("text, but not AT responses" if printable else
+                                "not AT responses: wrong speed or parity, or not a modem"))
+            return False
         if not heard:
             report.verdict = "silent"
             report.detail = (f"no answer to AT within {self.timeout:g} s (twice): no modem on this port, "

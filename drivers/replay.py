@@ -331,8 +331,11 @@ class Replayer:
             self._refuse()
 
     def _refuse(self) -> None:
-        """ERROR to every command line until stopped, the DTE goes away or falls silent for ``idle``."""
+        """ERROR at once (the DTE waits for an answer to what diverged), then to every command line
+        until stopped, the DTE goes away or falls silent for ``idle``."""
         try:
+            self._buf.clear()
+            self.write(b"\r\nERROR\r\n")
             while not self.stop.is_set():
                 while b"\r" in self._buf:
                     del self._buf[:self._buf.index(b"\r") + 1]
