@@ -204,7 +204,7 @@ class Class1Modem(EcmSupport):
     def __init__(self, channel: ATChannel, *, ident: str = "", timers: Timers | None = None, gaps: Gaps = Gaps(),
                  flow: str = "xonxoff", max_rate: int | None = None, progress=None, status=None,
                  dial_timeout: float = DIAL_TIMEOUT, answer_timeout: float = ANSWER_TIMEOUT,
-                 ecm: bool = True, ecm_frame_size: int = 256, rerender=None):
+                 ecm: bool = True, ecm_frame_size: int = 256, rerender=None, coding: str | None = None):
         if flow not in ("xonxoff", "rtscts", "none"):
             raise ValueError(f"flow control must be xonxoff, rtscts or none, not {flow!r}")
         self.ch = channel
@@ -220,6 +220,7 @@ class Class1Modem(EcmSupport):
         self.ecm = ecm
         self.ecm_frame_size = ecm_frame_size
         self.rerender = rerender
+        self.coding = coding   # None: the fewest bits among what both ends take; "mh" / "mr" / "mmr": at most that
         self.tx_codes: set[int] = set()
         self.rx_codes: set[int] = set()
         self._reset_call()
@@ -303,8 +304,8 @@ class Class1Modem(EcmSupport):
     def _place(self, result: CallResult, number: str) -> None:
         first = self._pages[0]
         config = StationConfig(ident=self.ident, capabilities=self._capabilities(self.tx_codes),
-                               resolution=first.resolution, width=first.width, coding="mmr",
-                               prefer=coding_order(self._pages), ecm=self.ecm, ecm_frame_size=self.ecm_frame_size,
+                               resolution=first.resolution, width=first.width, coding=self.coding or "mmr",
+                               prefer=None if self.coding else coding_order(self._pages), ecm=self.ecm, ecm_frame_size=self.ecm_frame_size,
                                timers=self.timers)
         self.engine = Engine(Role.CALLING, config)
         self.ch.transcript.note(f"dialling {number}: {len(self._pages)} page(s)")
