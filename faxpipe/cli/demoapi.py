@@ -50,11 +50,12 @@ def make_accounts(data: Path) -> str:
         store.close()
 
 
-def start_server(data: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(data: Path, port: int, log: Path, extra: list[str] | None = None) -> subprocess.Popen:
+    """``faxpipe serve`` in a subprocess (its own session), output to ``log``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     argv = [sys.executable, "-m", "faxpipe", "serve", "--data-dir", str(data), "--host", "127.0.0.1",
-            "--port", str(port)]
+            "--port", str(port), *(extra or [])]
     with open(log, "wb") as f:
         return subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=str(REPO),
                                 start_new_session=True)
