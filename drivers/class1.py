@@ -431,6 +431,7 @@ class Class1Modem(EcmSupport):
         elif isinstance(act, (ReceivePage, ReceiveBlock)):
             return self._wait_high_speed(act, tcf=False)
         elif isinstance(act, SendBlock):
+            self._report("transmitting")
             self._send_block(act)
         elif isinstance(act, PageData):
             self._page_data(act)
