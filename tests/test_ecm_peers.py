@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_class1_peers import CALL_SECONDS, receive_on, send_on, text  # noqa: E402
-from test_peer_spandsp import make_page, modem_peer  # noqa: E402
+from test_peer_spandsp import modem_peer  # noqa: E402
 
 from faxpipe import tiff  # noqa: E402
 from faxpipe.fit import coding_order  # noqa: E402
@@ -55,21 +55,25 @@ def test_faxpipe_sends_in_ecm_to_spandsp(tmp_path, compressions, coding):
     assert [tp.page.data for tp in tiff.read(received)] == [p.data for p in pages]
 
 
-@pytest.mark.parametrize("compressions, coding", [("mh,mr,mmr", "mmr"), ("mh,mr", "mr")])
-def test_spandsp_sends_in_ecm_to_faxpipe(tmp_path, compressions, coding):
-    peers = modem_peer()
-    pages = [text_page(33, 1600), text_page(34, 90)]
+def spandsp_calls(tmp_path, pages, **peer_options):
+    """spandsp's terminal calls and sends ``pages`` (MMR TIFF); faxpipe answers. → (rx, peer, log)"""
     tx = tmp_path / "tx.tif"
     tiff.write(tx, pages, compression="g4")
     out: dict = {}
-    with peers.start_spandsp_modem("call", send=tx, ecm=True, compressions=compressions, ident="+1 555 0123",
-                                   timeout=CALL_SECONDS, log_level=1) as modem:
-        thread = receive_on(modem.pty, tmp_path / "rx.log", out)
-        thread.join(CALL_SECONDS)
+    with modem_peer().start_spandsp_modem("call", send=tx, timeout=CALL_SECONDS, log_level=1,
+                                          **peer_options) as modem:
+        receive_on(modem.pty, tmp_path / "rx.log", out).join(CALL_SECONDS)
         peer = modem.wait(timeout=CALL_SECONDS)
     log = f"{text(tmp_path / 'rx.log')}\npeer {peer.fields}\n{peer.log[-3000:]}"
     rx = out.get("rx")
     assert rx is not None and rx.ok, log
+    return rx, peer, log
+
+
+@pytest.mark.parametrize("compressions, coding", [("mh,mr,mmr", "mmr"), ("mh,mr", "mr")])
+def test_spandsp_sends_in_ecm_to_faxpipe(tmp_path, compressions, coding):
+    pages = [text_page(33, 1600), text_page(34, 90)]
+    rx, peer, log = spandsp_calls(tmp_path, pages, ecm=True, compressions=compressions)
     assert peer.ok and peer.ecm and peer.pages_tx == 2 and peer.encoding == coding and peer.rate == 14400, log
     assert rx.negotiated[0].ecm and rx.negotiated[0].coding == coding
     assert rx.received == pages, log
@@ -87,13 +91,5 @@ def test_ecm_disabled_at_the_peer_falls_back_both_ways(tmp_path):
     assert result.ok and not result.negotiated[0].ecm and result.negotiated[0].coding == "mr", log
     assert peer.ok and not peer.ecm and [tp.page.data for tp in tiff.read(received)] == [pages[0].data]
 
-    tx = tmp_path / "tx.tif"
-    tiff.write(tx, pages, compression="g4")
-    out: dict = {}
-    with peers.start_spandsp_modem("call", send=tx, ecm=False, timeout=CALL_SECONDS, log_level=1) as modem:
-        thread = receive_on(modem.pty, tmp_path / "rx.log", out)
-        thread.join(CALL_SECONDS)
-        peer = modem.wait(timeout=CALL_SECONDS)
-    rx = out.get("rx")
-    assert rx is not None and rx.ok and not rx.negotiated[0].ecm, text(tmp_path / "rx.log")
-    assert rx.received == pages
+    rx, peer, log = spandsp_calls(tmp_path, pages, ecm=False)
+    assert not rx.negotiated[0].ecm and not peer.ecm and rx.received == pages, log

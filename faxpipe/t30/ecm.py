@@ -33,7 +33,7 @@ from .completion import Completion, FrameError
 from .events import (FOLLOWING, Action, BlockReceived, Modulation, PageData, PageResult, ReceiveBlock,
                      RequestPage, SendBlock, SendFrames)
 from .frames import FCF, Frame, ctc_fif, lookup_fcf, next_rate, rate_from_ctc, with_rate
-from .states import SAME, STAY, Role, State, fork, go
+from .states import SAME, Role, State, fork, go
 
 S = State
 MAX_FRAMES = 256            # frames in one partial page (T.4 §A.3)
@@ -164,7 +164,6 @@ TIMERS = {
 }
 GIVE_UP = {S.ECM_SENT_PPS: Completion.NO_PPM_RESPONSE, S.ECM_SENT_CTC: Completion.NO_RESPONSE,
            S.ECM_SENT_EOR: Completion.NO_PPM_RESPONSE, S.ECM_SENT_RR: Completion.NO_PPM_RESPONSE}
-assert STAY  # the vocabulary is shared with engine.py
 
 
 class EcmMixin:
