@@ -530,17 +530,9 @@ def class2_send(modem, number: str, tiff_path: str, transcript_path: str):
     from faxpipe.jobs.sender import CallOutcome, PageResult
 
     pages = [p.page for p in tiff.read(tiff_path)]
-    quirks = Quirks.parse(getattr(modem, "quirks", ()))
-    from .at import open_port
-
-    port = open_port(modem.device)
-    session = Class2Modem(port, fax_class=modem.fax_class, ident=modem.station_id, quirks=quirks,
-                          transcript=transcript_path, max_rate=modem.max_rate)
-    try:
-        result = session.send(number, pages)
-    finally:
-        port.close()
-    session.close(failed=result.completion is not Completion.OK)
+    result = send(modem.device, number, pages, log=transcript_path, fax_class=modem.fax_class,
+                  ident=modem.station_id, quirks=Quirks.parse(getattr(modem, "quirks", ())),
+                  max_rate=modem.max_rate)
     last = {r.number: r for r in result.pages}       # a page resent after RTN: its last attempt counts
     return CallOutcome(completion=result.completion,
                        pages=tuple(PageResult(page=n, confirmed=r.confirmed, result=r.response)

@@ -43,8 +43,13 @@ def run(args) -> int:
 
 
 def modem_sender():
-    """The sender the worker dials with: drivers.class1 (imported here, lazily: faxpipe itself
-    never imports drivers); a modem of another class leaves its faxes queued."""
-    from drivers.class1 import send_fax
+    """The sender the worker dials with, by the modem's class: drivers.class1 or drivers.class2
+    (imported here, lazily: faxpipe itself never imports drivers)."""
+    from drivers import class1, class2
+
+    def send_fax(modem, number, tiff_path, transcript_path, progress=None):
+        if modem.fax_class == "1":
+            return class1.send_fax(modem, number, tiff_path, transcript_path, progress=progress)
+        return class2.class2_send(modem, number, tiff_path, transcript_path)
 
     return send_fax

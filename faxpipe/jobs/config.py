@@ -24,6 +24,7 @@ class = "1"             # "1", "2" or "2.0"
 station_id = "+1 555 0100"
 max_rate = 14400
 ecm = true
+quirks = []             # Class 2 / 2.0 only: e.g. ["reverse_tx", "host_rtc"] (drivers.class2.Quirks)
 ```
 
 With no ``[[modem]]`` (and so with no configuration at all), ``faxpipe serve`` dials through a
@@ -56,6 +57,7 @@ class ModemConfig:
     station_id: str = ""
     max_rate: int = 14400
     ecm: bool = True
+    quirks: tuple[str, ...] = ()   # Class 2 / 2.0 firmware quirks, checked by the driver
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ def _modem(index: int, table: dict) -> ModemConfig:
     table.setdefault("name", f"modem{index + 1}")
     if "device" not in table:
         raise ConfigError(f"{where}: 'device' is required (a serial device or a softmodem URL)")
+    if "quirks" in table:
+        quirks = table["quirks"]
+        if not isinstance(quirks, list) or not all(isinstance(q, str) for q in quirks):
+            raise ConfigError(f"{where}: quirks must be a list of names")
+        table["quirks"] = tuple(quirks)
     modem = _section(ModemConfig, table, where)
     if modem.fax_class not in CLASSES:
         raise ConfigError(f"{where}: class must be one of {', '.join(CLASSES)}")
