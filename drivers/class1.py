@@ -841,30 +841,38 @@ def receive(device: str, *, log=None, rings: int = 1, wait: float | None = None,
                       lambda channel: Class1Modem(channel, **options).receive(rings=rings, wait=wait))
 
 
-def send_fax(modem, number: str, tiff_path: str, transcript_path: str, progress=None):
+def send_fax(modem, number: str, tiff_path: str, transcript_path: str, progress=None,
+             first_page: int = 1, attempt: int = 1):
     """The worker's sender (:class:`faxpipe.jobs.sender.Sender`): ``modem`` is a
-    :class:`faxpipe.jobs.config.ModemConfig`; the TIFF-F's pages go out, the outcome comes back.
+    :class:`faxpipe.jobs.config.ModemConfig`; the TIFF-F's pages from ``first_page`` on go out
+    (a retry sends only those earlier calls did not get confirmed), the outcome comes back with
+    the document's page numbers. Attempt 2 on runs at 9 600 bit/s at most and attempt 3 on with
+    ECM toggled, the policy of :func:`drivers.class1_ecm.retry_plan`.
     ``progress(state, pages)``: dialing / transmitting with the pages confirmed so far."""
     from faxpipe import tiff
     from faxpipe.jobs.sender import CallOutcome
     from faxpipe.jobs.sender import PageResult as JobPage
 
     if modem.fax_class != "1":
-        raise NotImplementedError(f"modem {modem.name}: Class {modem.fax_class} driver not available")
-    pages = [p.page for p in tiff.read(tiff_path)]
+        raise NotImplementedError(f"modem {modem.name}: Class {modem.fax_class} is drivers.class2's")
+    pages = [p.page for p in tiff.read(tiff_path)][first_page - 1:]
+    max_rate = modem.max_rate if attempt < 2 else min(modem.max_rate, 9600)
+    ecm = modem.ecm if attempt < 3 else not modem.ecm
+    offset = first_page - 1
+    report = None if progress is None else (lambda state, sent: progress(state, offset + sent))
     result = send(modem.device, number, pages, log=transcript_path, ident=modem.station_id,
-                  max_rate=modem.max_rate, status=progress)
+                  max_rate=max_rate, ecm=ecm, status=report)
     final: dict[int, JobPage] = {}
     for r in result.results:   # a page resent after RTN: its last answer, confirmed if any was
         was = final.get(r.number)
-        final[r.number] = JobPage(page=r.number, confirmed=r.confirmed or bool(was and was.confirmed),
+        final[r.number] = JobPage(page=offset + r.number, confirmed=r.confirmed or bool(was and was.confirmed),
                                   result=r.response)
     return CallOutcome(
         completion=result.completion,
         pages=tuple(final[n] for n in sorted(final)),
         remote_csid=result.remote_ident or None,
         detail=result.detail or result.reason or None,
-        pages_total=len(pages),
+        pages_total=offset + len(pages),
     )
 
 

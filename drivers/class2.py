@@ -524,18 +524,22 @@ def receive(device: str, *, log=None, fax_class: str = "2.0", rings: int = 1, wa
         port.close()
 
 
-def class2_send(modem, number: str, tiff_path: str, transcript_path: str):
-    """The job layer's sender seam (:mod:`faxpipe.jobs.sender`) for a ``[[modem]]`` of class 2 / 2.0."""
+def class2_send(modem, number: str, tiff_path: str, transcript_path: str, first_page: int = 1,
+                attempt: int = 1):
+    """The job layer's sender seam (:mod:`faxpipe.jobs.sender`) for a ``[[modem]]`` of class 2 / 2.0:
+    the pages from ``first_page`` on (a retry sends only those not yet confirmed), at 9 600 bit/s
+    at most from the second attempt on; page numbers in the outcome are the document's."""
     from faxpipe import tiff
     from faxpipe.jobs.sender import CallOutcome, PageResult
 
-    pages = [p.page for p in tiff.read(tiff_path)]
+    pages = [p.page for p in tiff.read(tiff_path)][first_page - 1:]
+    offset = first_page - 1
     result = send(modem.device, number, pages, log=transcript_path, fax_class=modem.fax_class,
                   ident=modem.station_id, quirks=Quirks.parse(getattr(modem, "quirks", ())),
-                  max_rate=modem.max_rate)
+                  max_rate=modem.max_rate if attempt < 2 else min(modem.max_rate, 9600))
     last = {r.number: r for r in result.pages}       # a page resent after RTN: its last attempt counts
     return CallOutcome(completion=result.completion,
-                       pages=tuple(PageResult(page=n, confirmed=r.confirmed, result=r.response)
+                       pages=tuple(PageResult(page=offset + n, confirmed=r.confirmed, result=r.response)
                                    for n, r in sorted(last.items())),
                        remote_csid=result.remote_ident or None, detail=result.hangup or result.detail,
-                       pages_total=len(pages))
+                       pages_total=offset + len(pages))

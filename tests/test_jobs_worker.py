@@ -217,3 +217,49 @@ def test_kill_9_mid_call_then_restart_delivers_once(engine, request, tmp_path):
     assert [a["delivered"] for a in store.attempts(r["id"])] == [1]     # exactly one delivery
     assert [k for k, _, _ in _calls(log)] == ["start", "start", "end"]
     store.close()
+
+
+def test_retry_after_a_dropped_call_sends_only_the_pages_not_confirmed(sqlite_store, tmp_path):
+    """Issue 6: a call cut after 2 of 3 confirmed pages is retried with page 3 alone, and the
+    recipient is delivered once every page has been confirmed, by one call or the other."""
+    from faxpipe.jobs import PageResult
+
+    owner = _owner(sqlite_store)
+    fax_id = _submit(sqlite_store, owner, ["1"], pages=3)
+    calls = []
+
+    def sender(modem, number, tiff_path, transcript_path, first_page=1, attempt=1):
+        calls.append((first_page, attempt))
+        open(transcript_path, "w").close()
+        if attempt == 1:
+            return CallOutcome(Completion.LINE_DROPPED, (PageResult(1, True), PageResult(2, True),
+                                                         PageResult(3, False)), detail="NO CARRIER")
+        return CallOutcome(Completion.OK, tuple(PageResult(n, True) for n in range(first_page, 4)))
+
+    worker = _worker(sqlite_store, tmp_path, sender)
+    while worker.run_once(MODEM):
+        pass
+    r = sqlite_store.fax(fax_id)["recipients"][0]
+    assert calls == [(1, 1), (3, 2)]
+    assert (r["state"], r["pages_sent"], r["attempts"]) == ("delivered", 3, 2)
+    assert [a["pages_sent"] for a in sqlite_store.attempts(r["id"])] == [2, 1]
+
+
+def test_a_retry_that_confirms_nothing_new_is_not_a_delivery(sqlite_store, tmp_path):
+    """OK from the modem with a gap (page 3 unconfirmed) after a partial call: never delivered."""
+    from faxpipe.jobs import PageResult
+
+    owner = _owner(sqlite_store)
+    fax_id = _submit(sqlite_store, owner, ["2"], pages=3, retry=RetryPolicy(2, 0.0))
+
+    def sender(modem, number, tiff_path, transcript_path, first_page=1, attempt=1):
+        open(transcript_path, "w").close()
+        if attempt == 1:
+            return CallOutcome(Completion.LINE_DROPPED, (PageResult(1, True),), detail="NO CARRIER")
+        return CallOutcome(Completion.OK, (PageResult(2, True), PageResult(3, False)))
+
+    worker = _worker(sqlite_store, tmp_path, sender)
+    while worker.run_once(MODEM):
+        pass
+    r = sqlite_store.fax(fax_id)["recipients"][0]
+    assert (r["state"], r["pages_sent"]) == ("failed", 2)

@@ -55,3 +55,33 @@ def test_modem_quirks_in_the_configuration(tmp_path):
     path.write_text('[[modem]]\ndevice = "/dev/ttyS0"\nquirks = "reverse_tx"\n')
     with pytest.raises(jobs_config.ConfigError, match="quirks"):
         jobs_config.load(str(path))
+
+
+@pytest.mark.parametrize("fax_class", ["1", "2.0"])
+def test_a_retry_call_carries_only_the_remaining_pages(tmp_path, fax_class):
+    """The real senders with first_page / attempt: pages 3.. of the document go out, numbered as
+    the document's, at 9 600 bit/s at most on a second attempt."""
+    from faxpipe.cli.worker import modem_sender
+
+    pages = list(convert([("fax.txt", b"one\fpage two\fpage three\n")], "standard").pages)
+    assert len(pages) == 3
+    document = tmp_path / "doc.tif"
+    tiff.write(document, pages, "g4")
+    config, far_end = serve.default_pair(Config(), tmp_path)
+    modem = config.modems[0]
+    if fax_class != "1":
+        modem = dataclasses.replace(modem, device=f"{modem.device}&class={fax_class}", fax_class=fax_class)
+    try:
+        outcome = modem_sender()(modem, "7778888", str(document), str(tmp_path / "t.log"),
+                                 first_page=3, attempt=2)
+        deadline = time.time() + 20
+        while not far_end.received and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        far_end.stop()
+    assert [(p.page, p.confirmed) for p in outcome.pages] == [(3, True)]
+    assert outcome.delivered(3, already=2) and not outcome.delivered(3)
+    [got] = far_end.received
+    assert [p.page for p in tiff.read(got.tiff)] == pages[2:]
+    if fax_class == "1":
+        assert "9600" in (tmp_path / "t.log").read_text() or "+FTM=96" in (tmp_path / "t.log").read_text()

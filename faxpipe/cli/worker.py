@@ -47,9 +47,11 @@ def modem_sender():
     (imported here, lazily: faxpipe itself never imports drivers)."""
     from drivers import class1, class2
 
-    def send_fax(modem, number, tiff_path, transcript_path, progress=None):
+    def send_fax(modem, number, tiff_path, transcript_path, progress=None, first_page=1, attempt=1):
         if modem.fax_class == "1":
-            return class1.send_fax(modem, number, tiff_path, transcript_path, progress=progress)
-        return class2.class2_send(modem, number, tiff_path, transcript_path)
+            return class1.send_fax(modem, number, tiff_path, transcript_path, progress=progress,
+                                   first_page=first_page, attempt=attempt)
+        return class2.class2_send(modem, number, tiff_path, transcript_path, first_page=first_page,
+                                  attempt=attempt)
 
     return send_fax

@@ -52,21 +52,27 @@ class CallOutcome:
     @property
     def confirmed(self) -> int:
         """Pages the receiver confirmed, counted from the first: a gap ends the count."""
+        return self.confirmed_from(1)
+
+    def confirmed_from(self, first: int) -> int:
+        """Pages confirmed in this call from page ``first`` of the document on (a retry sends
+        only the pages earlier calls did not get confirmed): a gap ends the count."""
+        confirmed = {p.page for p in self.pages if p.confirmed}
         count = 0
-        for expected, page in enumerate(sorted(self.pages, key=lambda p: p.page), start=1):
-            if page.page != expected or not page.confirmed:
-                break
+        while first + count in confirmed:
             count += 1
         return count
 
-    def delivered(self, pages: int) -> bool:
-        """True only for a normal completion with every one of ``pages`` pages confirmed."""
-        return self.completion is Completion.OK and pages > 0 and self.confirmed == pages
+    def delivered(self, pages: int, already: int = 0) -> bool:
+        """True only for a normal completion that confirmed every one of ``pages`` pages the
+        ``already`` confirmed pages of earlier calls left."""
+        return (self.completion is Completion.OK and pages > 0
+                and already + self.confirmed_from(already + 1) == pages)
 
-    def error(self, pages: int) -> DeliveryError | None:
+    def error(self, pages: int, already: int = 0) -> DeliveryError | None:
         """The contract's delivery error for this call (None when delivered). A call that
         claims success without confirming every page is an interrupted call, never a delivery."""
-        if self.delivered(pages):
+        if self.delivered(pages, already):
             return None
         return self.completion.delivery_error or DeliveryError(type="fax", code="interrupted",
                                                                retryable=True)

@@ -66,6 +66,7 @@ class Claim:
     worker: str
     modem: str
     csid: str | None
+    pages_sent: int = 0   # pages confirmed by earlier calls: a retry sends only the rest
 
 
 class Store:
@@ -214,13 +215,13 @@ class Store:
                     got = tx.one(
                         "UPDATE recipients SET state = ?, lease_owner = ?, lease_expires = ?, "
                         "lease_gen = lease_gen + 1, updated = ? WHERE id = ? "
-                        "RETURNING id, fax_id, number, attempts, lease_gen",
+                        "RETURNING id, fax_id, number, attempts, lease_gen, pages_sent",
                         (DIALING, worker, now + lease, now, row["id"]))
                     fax = tx.one("SELECT uid, document, pages, csid FROM faxes WHERE id = ?",
                                  (got["fax_id"],))
                 return Claim(int(got["id"]), int(got["fax_id"]), fax["uid"], got["number"],
                              fax["document"], int(fax["pages"]), int(got["attempts"]) + 1,
-                             int(got["lease_gen"]), worker, modem, fax["csid"])
+                             int(got["lease_gen"]), worker, modem, fax["csid"], int(got["pages_sent"]))
             except self.db.integrity_errors:
                 continue   # another host dialled the same number in the same instant
         return None
@@ -265,9 +266,10 @@ class Store:
                          (claim.recipient_id, claim.lease_gen))
             if row is None:
                 return None
-            pages = int(row["pages"])
-            delivered = outcome.delivered(pages)
-            error = outcome.error(pages)
+            pages, already = int(row["pages"]), int(row["pages_sent"])
+            delivered = outcome.delivered(pages, already)
+            error = outcome.error(pages, already)
+            confirmed = already + outcome.confirmed_from(already + 1)
             attempts = int(row["attempts"]) + 1
             if delivered:
                 state = DELIVERED
@@ -282,7 +284,7 @@ class Store:
                 "completion, delivered, error_code, pages_sent, remote_csid, transcript) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (claim.recipient_id, attempts, claim.lease_gen, claim.worker, claim.modem, started, now,
-                 outcome.completion.name, int(delivered), error and error.code, outcome.confirmed,
+                 outcome.completion.name, int(delivered), error and error.code, confirmed - already,
                  outcome.remote_csid, transcript))["id"]
             for page in outcome.pages:
                 tx.run("INSERT INTO page_results (attempt_id, page, confirmed, result) VALUES (?, ?, ?, ?) "
@@ -293,7 +295,7 @@ class Store:
                    "COALESCE(?, remote_csid), error_type = ?, error_code = ?, error_retryable = ?, "
                    "error_detail = ?, transcript = COALESCE(?, transcript), next_attempt = ?, "
                    "lease_owner = NULL, lease_expires = NULL, updated = ? WHERE id = ?",
-                   (state, attempts, max(int(row["pages_sent"]), outcome.confirmed), outcome.remote_csid,
+                   (state, attempts, confirmed, outcome.remote_csid,
                     error and error.type, error and error.code,
                     None if error is None else int(error.retryable),
                     None if error is None else (outcome.detail or outcome.completion.value),

@@ -6,7 +6,9 @@ mid-call stops the heartbeat; when the lease runs out another worker takes the r
 A sender that takes a ``progress`` keyword (faxpipe.jobs.sender) reports ``dialing`` /
 ``transmitting`` and the pages confirmed so far; the worker records them under the lease
 (:meth:`Store.progress`), so GET shows the recipient ``transmitting`` while its pages go out.
-Results are recorded by :meth:`Store.finish`: a recipient is ``delivered`` only when the call
+A sender that takes ``first_page`` and ``attempt`` is given, on a retry, only the pages earlier
+calls did not get confirmed (T.30 has no way to resume a page; the pages already confirmed are
+not sent twice). Results are recorded by :meth:`Store.finish`: a recipient is ``delivered`` only when the call
 completed normally with every page confirmed; busy, no answer, dropped and the other retryable
 failures come back after the fax's retry delay until its attempts are used up.
 """
@@ -46,7 +48,8 @@ class Worker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.calls = 0
-        self._progress = _takes_progress(sender)
+        self._progress = _takes(sender, "progress")
+        self._resumes = _takes(sender, "first_page")
 
     @property
     def lease(self) -> float:
@@ -92,12 +95,13 @@ class Worker:
         beat = _Heartbeat(self.store, claim, self.lease)
         started = time.time()
         beat.start()
+        extra = {}
+        if self._progress:
+            extra["progress"] = self._reporter(modem, claim)
+        if self._resumes:   # a retry sends only the pages earlier calls did not get confirmed
+            extra.update(first_page=claim.pages_sent + 1, attempt=claim.attempt)
         try:
-            if self._progress:
-                outcome = self.sender(modem, claim.number, claim.document, transcript,
-                                      progress=self._reporter(modem, claim))
-            else:
-                outcome = self.sender(modem, claim.number, claim.document, transcript)
+            outcome = self.sender(modem, claim.number, claim.document, transcript, **extra)
         except NotImplementedError:
             beat.stop()
             self.store.release(claim)
@@ -125,12 +129,13 @@ class Worker:
         return progress
 
 
-def _takes_progress(sender) -> bool:
+def _takes(sender, keyword: str) -> bool:
+    """Whether ``sender`` takes ``keyword`` (senders may be older or simpler than the worker)."""
     try:
         parameters = inspect.signature(sender).parameters
     except (TypeError, ValueError):
         return False
-    return "progress" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    return keyword in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 class _Heartbeat:
