@@ -877,22 +877,30 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     bit_reader b = {data, data + len, data, 0, 0};
     int mmr = opt->scheme == T4_MMR, mr = opt->scheme == T4_MR;
     int seen_eol = 0, ref_lost = 0;
-    /* The bits of the last white row of a T.4 stream (fill, EOL, tag and codes, as they came):
-     * the same bits again are the same white row, whatever the coding (T.4 rows depend only
-     * on their bits and, in 2-D, on the row above, which is then white too). */
-    uint64_t white_bits = 0;
-    int white_len = 0;
+    /* The bits of the last white 1-D row and of the last white 2-D row of a T.4 stream (fill,
+     * one EOL, tag and codes, as they came): the same bits again are the same white row. A 1-D
+     * row depends on its bits alone; a 2-D row also on the row above, so its bits are only
+     * taken as white below a white row, as when they were kept. */
+    uint64_t white_bits[2] = {0, 0};
+    int white_len[2] = {0, 0}, above_white = 1;
 
     while (res->rows_decoded < max_rows) {
         int n, eols = 0, two_d = mmr;
         if (opt->byte_align)
             br_align(&b);
         br_top_up(&b);   /* a white row's bits must all be in view, to be matched or kept */
-        if (white_len && b.n >= white_len && b.acc >> (64 - white_len) == white_bits) {
+        int fast = -1;
+        for (int d = 0; d < 2; d++)
+            if (white_len[d] && (d == 0 || above_white) && b.n >= white_len[d] &&
+                b.acc >> (64 - white_len[d]) == white_bits[d])
+                fast = d;
+        if (fast >= 0) {
             row_zero(rows + (size_t)res->rows_decoded * s.stride, (size_t)s.stride);
             res->rows_decoded++;
             s.consecutive = 0;
-            br_consume(&b, white_len);   /* up to 64 bits */
+            above_white = 1;
+            ref[0] = ref[1] = ref[2] = width;   /* the reference row is this white row now */
+            br_consume(&b, white_len[fast]);   /* up to 64 bits */
             continue;
         }
         uint64_t start_acc = b.acc;
@@ -953,13 +961,13 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
             size_t used = br_pos(&b) - start_pos;
-            white_len = 0;
-            if (!mmr && !opt->byte_align && eols == 1 && used <= (size_t)start_n &&
-                (n == 0 || cur[0] >= width) &&
-                (!two_d || ref[0] >= width)) {
-                white_len = (int)used;
-                white_bits = start_acc >> (64 - white_len);
+            int white = n == 0 || cur[0] >= width;
+            if (white && !mmr && !opt->byte_align && eols == 1 && used <= (size_t)start_n &&
+                (!two_d || above_white)) {
+                white_len[two_d] = (int)used;
+                white_bits[two_d] = start_acc >> (64 - (int)used);
             }
+            above_white = white;
             ref_lost = 0;
             sink_good(&s, cur, n, copy);
             cur[n] = cur[n + 1] = cur[n + 2] = width;
@@ -970,7 +978,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         }
         sink_bad(&s);
         ref_lost = mr;
-        white_len = 0;
+        white_len[0] = white_len[1] = above_white = 0;
         if (mmr || !seen_eol || b.n < 0 || br_resync(&b) < 0)
             break;   /* T.6 and EOL-less streams cannot resynchronise */
     }
