@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBS := libtiff-tools libtiff6 ghostscript fonts-dejavu-core clang libclang-rt-14-dev tesseract-ocr qpdf fontconfig fonts-droid-fallback efax postgresql libspandsp-dev libtiff-dev pkg-config wrk
+DEBS := libtiff-tools libtiff6 ghostscript fonts-dejavu-core clang libclang-rt-14-dev tesseract-ocr qpdf fontconfig fonts-droid-fallback efax postgresql libspandsp-dev libtiff-dev pkg-config wrk libturbojpeg0
 
 .PHONY: demo test debs venv clean
 

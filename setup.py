@@ -19,8 +19,9 @@ setup(
         ),
         Extension(
             "faxpipe.codec._bilevel",
-            sources=["faxpipe/codec/_bilevel.c", "faxpipe/codec/_bilevelmodule.c"],
-            depends=["faxpipe/codec/_bilevel.h"],
+            sources=["faxpipe/codec/_bilevel.c", "faxpipe/codec/_resample.c",
+                     "faxpipe/codec/_bilevelmodule.c"],
+            depends=["faxpipe/codec/_bilevel.h", "faxpipe/codec/_resample.h"],
             extra_compile_args=extra,
             extra_link_args=["-fsanitize=address,undefined"] if os.environ.get("FAXPIPE_SANITIZE") else [],
         ),

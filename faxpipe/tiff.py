@@ -17,9 +17,10 @@ from __future__ import annotations
 import io
 import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 from . import codec
 from .errors import CodecError
@@ -458,13 +459,13 @@ def to_bytes(pages: Iterable[Page], compression: str = "g4", fill_order: int = 2
     pages = list(pages)
     if not pages:
         raise CodecError("a TIFF file needs at least one page")
-    out = io.BytesIO()
-    out.write((b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, 0))
-    link = 4  # where the offset of the next IFD goes
     for number, page in enumerate(pages):
         if page.height == 0:
             raise CodecError(f"page {number + 1} has no rows; TIFF cannot hold an empty image")
-        strip = codec.encode(page, how.scheme, bit_order=_FILL_ORDERS[fill_order], **dict(how.encode_args))
+    out = io.BytesIO()
+    out.write((b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, 0))
+    link = 4  # where the offset of the next IFD goes
+    for number, (page, strip) in enumerate(zip(pages, _coded(pages, how, _FILL_ORDERS[fill_order]))):
         w = _PageOut(page, how, fill_order, number, len(pages), strip, strip_offset=out.tell())
         out.write(strip + b"\0" * (len(strip) & 1))
         ifd_offset = out.tell()
@@ -473,6 +474,31 @@ def to_bytes(pages: Iterable[Page], compression: str = "g4", fill_order: int = 2
         out.seek(ifd_offset)
         link = _write_ifd(out, order, [(tag, v) for tag, fn in _WRITE_TAGS if (v := fn(w))])
     return out.getvalue()
+
+
+def _coded(pages: list[Page], how, bit_order: str) -> Iterator[bytes]:
+    """Each page's coded strip, in order. The encoder releases the GIL, so the pages of a
+    multi-page file are coded on all cores (at most ``_ENCODERS`` threads), each strip written
+    as soon as it and those before it are done."""
+    def encode(page: Page) -> bytes:
+        return codec.encode(page, how.scheme, bit_order=bit_order, **dict(how.encode_args))
+
+    workers = min(_ENCODERS, len(pages), _cores())
+    if workers < 2:
+        yield from map(encode, pages)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="faxpipe-encode") as pool:
+        yield from pool.map(encode, pages)
+
+
+_ENCODERS = 4
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _write_ifd(out: io.BytesIO, order: str, entries: list) -> int:

@@ -80,3 +80,72 @@ def test_page_store_keeps_late_pages_coded(monkeypatch):
         store.append(page)
     assert len(store) == 3 and list(store) == pages and store[1:] == pages[1:]
     assert not isinstance(store._items[2], Page)
+
+
+def test_fit_grey_shrinks_in_c_like_pillow_and_in_two_bands_without_a_seam(monkeypatch):
+    from faxpipe.normalize import geometry
+    from faxpipe.normalize.geometry import Grey, fit_grey
+
+    gradient = Image.linear_gradient("L").resize((1875, 2500))
+    noise = Image.effect_noise((1875, 2500), 60)
+    source = Image.blend(gradient, noise, 0.5)
+    target = Target(PaperSize.A4, Resolution.FINE)
+    banded = fit_grey(target, source)
+    assert isinstance(banded, Grey) and (banded.width, banded.height) == (1728, 2287)
+    pillow = fit_image(target, source).tobytes()  # Pillow's BILINEAR
+    differences = [abs(a - b) for a, b in zip(banded.pixels, pillow)]
+    assert max(differences) <= 1  # rounding: Pillow keeps 8 bits between its two passes
+    monkeypatch.setattr(geometry, "SPLIT_PELS", 1 << 40)
+    assert fit_grey(target, source).pixels == banded.pixels  # the bands join exactly
+    # what the C filter does not do goes through fit_image: enlarging, turning, 2× or more
+    for other in (source.resize((300, 400)), source.resize((2500, 1875)), source.resize((3750, 5000))):
+        page = fit_grey(target, other)
+        assert isinstance(page, Image.Image) and page.tobytes() == fit_image(target, other).tobytes()
+
+
+def test_shrink_refuses_what_it_cannot_do():
+    from faxpipe.codec import _bilevel
+    from faxpipe.errors import CodecError
+
+    out = bytearray(100)
+    with pytest.raises(CodecError):   # an enlargement
+        _bilevel.shrink(bytes(25), 5, 5, 5, out, 0, 10, 10, 10, 0, 10)
+    with pytest.raises(CodecError):   # the output buffer is too short
+        _bilevel.shrink(bytes(400), 20, 20, 20, out, 50, 10, 10, 10, 0, 10)
+    flat = bytearray(64)
+    _bilevel.shrink(bytes([77]) * 100, 10, 10, 10, flat, 0, 8, 8, 8, 0, 8)
+    assert flat == bytearray([77]) * 64   # flat stays flat: the weights sum to one exactly
+
+
+def test_resampling_filter_follows_the_ratio():
+    from faxpipe.normalize.geometry import _filter
+
+    R = Image.Resampling
+    assert _filter((3000, 4000), (1428, 1900)) is R.BOX        # 2× or more: area average
+    assert _filter((1875, 2500), (1728, 2213)) is R.BILINEAR   # JPEG decoded at 5/8
+    assert _filter((3000, 4000), (1728, 2213)) is R.BILINEAR
+    assert _filter((300, 400), (1728, 2213)) is R.BICUBIC      # enlarging
+
+
+def test_shrink_matches_pillow_bilinear_on_any_shape_and_band():
+    import random
+
+    from faxpipe.codec import _bilevel
+
+    rng = random.Random(7)
+    for _ in range(150):
+        iw, ih = rng.randint(1, 120), rng.randint(1, 120)
+        ow, oh = rng.randint(1, iw), rng.randint(1, ih)
+        stride, out_stride, offset = iw + rng.randint(0, 5), ow + rng.randint(0, 5), rng.randint(0, 9)
+        pels = bytes(rng.randrange(256) for _ in range(stride * ih))
+        source = Image.frombytes("L", (iw, ih), pels, "raw", "L", stride)
+        want = source.resize((ow, oh), Image.Resampling.BILINEAR).tobytes()
+        out = bytearray(b"\x55") * (offset + out_stride * oh)
+        cut = rng.randint(0, oh)
+        for y0, y1 in ((0, cut), (cut, oh)):  # two bands, as fit_grey makes them
+            _bilevel.shrink(pels, iw, ih, stride, out, offset, out_stride, ow, oh, y0, y1)
+        got = b"".join(out[offset + y * out_stride:offset + y * out_stride + ow] for y in range(oh))
+        assert max(abs(a - b) for a, b in zip(got, want)) <= 1, (iw, ih, ow, oh)
+        assert out[:offset] == b"\x55" * offset  # nothing written outside the rows
+        assert all(out[offset + y * out_stride + ow:offset + (y + 1) * out_stride] == b"\x55" * (out_stride - ow)
+                   for y in range(oh - 1))

@@ -14,12 +14,15 @@ from PIL import Image
 import faxpipe
 from faxpipe import tiff as faxtiff
 from faxpipe.errors import DocumentError
-from faxpipe.normalize import Limits, image
+from faxpipe.normalize import Limits, image, turbojpeg
 from faxpipe.normalize.geometry import Target
 from faxpipe.page import Page, PaperSize, Resolution
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import make_documents as docs  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tools import require_lib  # noqa: E402
 
 
 def differing(a: Page, b: Page) -> float:
@@ -42,7 +45,7 @@ def test_grey_and_cmyk_jpegs_look_like_the_colour_one(mode):
     assert differing(colour, other) < 0.12
 
 
-def test_huge_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
+def _spy_draft(monkeypatch) -> list:
     asked = []
     from PIL import JpegImagePlugin
 
@@ -53,10 +56,86 @@ def test_huge_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
         return real(self, mode, size)
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    return asked
+
+
+def _without_libturbojpeg(monkeypatch) -> None:
+    monkeypatch.setattr(turbojpeg, "_library", lambda: None)
+
+
+def _decode(data: bytes, need: tuple[int, int]):
+    return image.decode_jpeg(Image.open(io.BytesIO(data)), data, need, "x.jpg")
+
+
+def test_huge_jpeg_is_decoded_by_libjpeg_turbo_at_the_smallest_eighth_that_holds_the_page(monkeypatch):
+    require_lib(turbojpeg.LIBRARY, "libturbojpeg0")
+    assert turbojpeg.available()
+    decoded = []
+    real = turbojpeg.decode_grey
+    monkeypatch.setattr(turbojpeg, "decode_grey", lambda *a: decoded.append(real(*a)) or decoded[-1])
+    asked = _spy_draft(monkeypatch)
+    data = docs.jpeg(docs.picture(3000, 4000), quality=30)
+    page = faxpipe.convert([("big.jpg", data)], "fine").pages[0]
+    assert (page.width, page.height) == (1728, 2287)
+    # the page needs 1728 pels across (0.576 of 3000): 5/8 (1875×2500) is the smallest eighth
+    # that holds them (1/2 = 1500 would not: Pillow's draft could only decode it in full)
+    assert [(d.width, d.height, len(d.pixels)) for d in decoded] == [(1875, 2500, 1875 * 2500)]
+    assert asked == []  # Pillow did not decode it
     data = docs.jpeg(docs.picture(4800, 6400), quality=30)
-    page = faxpipe.convert([("big.jpg", data)], "standard").pages[0]
-    assert (page.width, page.height) == (1728, 1143)
-    assert asked and asked[0][0] < 4800 / 2 and asked[0][1] >= 1143
+    assert faxpipe.convert([("big.jpg", data)], "standard").pages[0].height == 1143
+    assert (decoded[-1].width, decoded[-1].height) == (1800, 2400)  # 3/8: 1728 of 4800 pels are needed
+
+
+def test_factor_is_the_smallest_that_is_still_larger_than_the_page():
+    eighths = tuple((n, 8) for n in range(1, 9))
+    assert turbojpeg.choose_factor(3000, 4000, 1728, 2304, eighths) == (5, 8)
+    assert turbojpeg.choose_factor(3000, 4000, 1500, 2000, eighths) == (4, 8)
+    assert turbojpeg.choose_factor(3000, 4000, 1501, 10, eighths) == (5, 8)
+    assert turbojpeg.choose_factor(3000, 4000, 3000, 4000, eighths) == (8, 8)
+    assert turbojpeg.choose_factor(100, 100, 5000, 5000, eighths) == (1, 1)  # never enlarged
+    assert turbojpeg.choose_factor(3001, 9, 376, 2, eighths) == (1, 8)  # sizes round up
+    assert turbojpeg.scaled(3001, (1, 8)) == 376
+
+
+@pytest.mark.parametrize("kind", ["colour", "progressive", "grey"])
+def test_libjpeg_turbo_decodes_what_it_can(kind):
+    require_lib(turbojpeg.LIBRARY, "libturbojpeg0")
+    picture = docs.picture(400, 300, "L" if kind == "grey" else "RGB")
+    data = docs.jpeg(picture, progressive=kind == "progressive")
+    grey, decoder = _decode(data, (250, 180))
+    assert decoder == "turbojpeg" and (grey.width, grey.height) == (250, 188)  # 5/8
+    grey = image.as_image(grey)
+    pillow = Image.open(io.BytesIO(data)).convert("L").resize(grey.size, Image.Resampling.BOX)
+    assert sum(abs(a - b) for a, b in zip(grey.tobytes(), pillow.tobytes())) / len(grey.tobytes()) < 3
+
+
+@pytest.mark.parametrize("why", ["cmyk", "truncated", "no library"])
+def test_pillow_decodes_what_libjpeg_turbo_leaves(why, monkeypatch):
+    asked = _spy_draft(monkeypatch)
+    data = docs.jpeg(docs.picture(400, 300, "CMYK" if why == "cmyk" else "RGB"))
+    if why == "no library":
+        _without_libturbojpeg(monkeypatch)
+    else:
+        require_lib(turbojpeg.LIBRARY, "libturbojpeg0")
+    if why == "truncated":
+        assert turbojpeg.decode_grey(data[:len(data) // 2], (400, 300), (400, 300)) is None
+        with pytest.raises(DocumentError, match="x.jpg: a damaged JPEG image"):
+            _decode(data[:len(data) // 2], (400, 300))
+        assert asked == [(400, 300)]
+        return
+    grey, decoder = _decode(data, (190, 140))
+    assert decoder == "pillow" and grey.mode == "L" and grey.size == (200, 150)  # draft: 1/2
+    assert asked == [(190, 140)]
+
+
+def test_pillow_and_libjpeg_turbo_make_the_same_page(monkeypatch):
+    require_lib(turbojpeg.LIBRARY, "libturbojpeg0")
+    data = docs.jpeg(docs.picture(1200, 1600))
+    turbo = faxpipe.convert([("p.jpg", data)]).pages[0]
+    _without_libturbojpeg(monkeypatch)
+    pillow = faxpipe.convert([("p.jpg", data)]).pages[0]
+    assert (turbo.width, turbo.height) == (pillow.width, pillow.height)
+    assert differing(turbo, pillow) < 0.03
 
 
 def test_pixel_limit_refuses_before_decoding():

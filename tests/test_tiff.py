@@ -94,6 +94,15 @@ def test_multi_page_file_and_page_numbers(tmp_path):
         assert [p.page for p in tiff.read(f)] == pages
 
 
+@pytest.mark.parametrize("compression", ["g3-1d", "g3-2d", "g4"])
+def test_pages_coded_on_several_threads_come_out_as_coded_on_one(monkeypatch, compression):
+    pages = [drawn_page(1728, 196.0, seed=i) for i in range(5)] + [drawn_page(2048, 98.0, seed=9)]
+    threaded = tiff.to_bytes(pages, compression)
+    monkeypatch.setattr(tiff, "_ENCODERS", 1)
+    assert tiff.to_bytes(pages, compression) == threaded
+    assert [p.page for p in tiff.from_bytes(threaded)] == pages
+
+
 def test_big_endian_write_and_file_object(tmp_path):
     import io
     buf = io.BytesIO()

@@ -34,15 +34,15 @@ def run_tool(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def require_lib(name: str):
+def require_lib(name: str, package: str = "libtiff6"):
     """A loaded shared library (``ctypes.CDLL``), e.g. ``require_lib("libtiff.so.6")``;
-    skip (or fail under FAXPIPE_STRICT=1) if it cannot be loaded."""
+    skip (or fail under FAXPIPE_STRICT=1) if it cannot be loaded (``package``: Debian's)."""
     import ctypes
 
     try:
         return ctypes.CDLL(name)
     except OSError as exc:
-        message = f"shared library {name} cannot be loaded ({exc}; Debian: libtiff6)"
+        message = f"shared library {name} cannot be loaded ({exc}; Debian: {package})"
         if strict():
             pytest.fail(f"FAXPIPE_STRICT=1 and {message}")
         pytest.skip(message)

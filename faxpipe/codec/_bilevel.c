@@ -82,24 +82,39 @@ void bl_pack_row(const uint8_t *flags, int width, uint8_t *out)
 void bl_histogram(const uint8_t *grey, size_t grey_stride, int width, int height,
                   uint64_t hist[256])
 {
-    /* four sub-histograms break the store-to-load dependency on runs of equal pels */
+    /* four sub-histograms break the store-to-load dependency on runs of equal pels; eight
+     * white pels at once (a word of 0xFF: the paper of a text page, most of it) are counted
+     * without touching the table */
     uint32_t h[4][256];
+    uint32_t white = 0;
     memset(h, 0, sizeof h);
     memset(hist, 0, 256 * sizeof hist[0]);
     for (int y = 0; y < height; y++) {
         const uint8_t *row = grey + (size_t)y * grey_stride;
         int x = 0;
-        for (; x + 4 <= width; x += 4) {
+        for (; x + 8 <= width; x += 8) {
+            uint64_t v;
+            memcpy(&v, row + x, 8);
+            if (v == ~(uint64_t)0) {
+                white += 8;
+                continue;
+            }
             h[0][row[x]]++;
             h[1][row[x + 1]]++;
             h[2][row[x + 2]]++;
             h[3][row[x + 3]]++;
+            h[0][row[x + 4]]++;
+            h[1][row[x + 5]]++;
+            h[2][row[x + 6]]++;
+            h[3][row[x + 7]]++;
         }
         for (; x < width; x++)
             h[0][row[x]]++;
         if ((y & 0xFFF) == 0xFFF || y == height - 1) {  /* flush before 32 bits can overflow */
             for (int i = 0; i < 256; i++)
                 hist[i] += (uint64_t)h[0][i] + h[1][i] + h[2][i] + h[3][i];
+            hist[255] += white;
+            white = 0;
             memset(h, 0, sizeof h);
         }
     }
@@ -269,66 +284,70 @@ static void diffuse_rows(const uint8_t *grey, size_t gs, int width, int height, 
 
 enum { TILE_EMPTY = 0, TILE_TEXT = 1, TILE_TINT = 2, TILE_PHOTO = 3 };
 
-/* One row's contribution to the statistics of the tiles it crosses: smooth mid-greys, smooth
- * tints in [lo, hi) (mid-greys included), blank pels (smooth and outside [lo, hi): paper or solid
- * ink) and edges; `below` is the next row (the row itself on the last). */
-static void tile_row_stats(const uint8_t *row, const uint8_t *below, int width, int tiles_x,
-                           uint8_t lo, uint8_t hi, uint32_t *counts)
+/* One row's contribution to the statistics of every column, one byte per pel and kind (a band
+ * of a tile row has at most BL_TILE / 4 sampled rows, so no byte overflows): smooth mid-greys,
+ * smooth tints in [lo, hi) (mid-greys included), blank pels (smooth and outside [lo, hi): paper
+ * or solid ink) and edges; `below` is the next row (the row itself on the last). The page's last
+ * pel has no right neighbour: only the one below counts for it. */
+static void column_stats(const uint8_t *restrict row, const uint8_t *restrict below, int width,
+                         uint8_t lo, uint8_t hi, uint8_t *restrict mid, uint8_t *restrict tone,
+                         uint8_t *restrict blank, uint8_t *restrict edge)
 {
     const uint8_t span = (uint8_t)(hi - lo);
-    for (int t = 0; t < tiles_x; t++) {
-        int x0 = t * BL_TILE, x1 = x0 + BL_TILE < width ? x0 + BL_TILE : width;
-        int last = x1 == width;  /* the page's last pel has no right neighbour */
-        int end = last ? x1 - 1 : x1;
-        uint32_t m = 0, s = 0, k = 0, e = 0;
-        for (int x = x0; x < end; x++) {  /* branch-free: the compiler vectorises it */
-            uint8_t g = row[x], r = row[x + 1], b = below[x];
-            uint8_t dr = (uint8_t)(g > r ? g - r : r - g), db = (uint8_t)(g > b ? g - b : b - g);
-            uint8_t d = dr > db ? dr : db;
-            uint8_t smooth = d < BL_SMOOTH, tint = (uint8_t)(g - lo) < span;
-            m += smooth & ((uint8_t)(g - BL_MID_LO) < BL_MID_HI - BL_MID_LO);
-            s += smooth & tint;
-            k += smooth & !tint;
-            e += d >= BL_EDGE;
-        }
-        if (last) {
-            uint8_t g = row[x1 - 1], b = below[x1 - 1];
-            uint8_t d = (uint8_t)(g > b ? g - b : b - g);
-            uint8_t smooth = d < BL_SMOOTH, tint = (uint8_t)(g - lo) < span;
-            m += smooth & ((uint8_t)(g - BL_MID_LO) < BL_MID_HI - BL_MID_LO);
-            s += smooth & tint;
-            k += smooth & !tint;
-            e += d >= BL_EDGE;
-        }
-        counts[4 * t] += m;
-        counts[4 * t + 1] += s;
-        counts[4 * t + 2] += k;
-        counts[4 * t + 3] += e;
+    int last = width - 1;
+    for (int x = 0; x < last; x++) {  /* branch-free: the compiler vectorises it */
+        uint8_t g = row[x], r = row[x + 1], b = below[x];
+        uint8_t dr = (uint8_t)(g > r ? g - r : r - g), db = (uint8_t)(g > b ? g - b : b - g);
+        uint8_t d = dr > db ? dr : db;
+        uint8_t smooth = d < BL_SMOOTH, tint = (uint8_t)(g - lo) < span;
+        mid[x] += smooth & ((uint8_t)(g - BL_MID_LO) < BL_MID_HI - BL_MID_LO);
+        tone[x] += smooth & tint;
+        blank[x] += smooth & !tint;
+        edge[x] += d >= BL_EDGE;
     }
+    uint8_t g = row[last], b = below[last];
+    uint8_t d = (uint8_t)(g > b ? g - b : b - g);
+    uint8_t smooth = d < BL_SMOOTH, tint = (uint8_t)(g - lo) < span;
+    mid[last] += smooth & ((uint8_t)(g - BL_MID_LO) < BL_MID_HI - BL_MID_LO);
+    tone[last] += smooth & tint;
+    blank[last] += smooth & !tint;
+    edge[last] += d >= BL_EDGE;
+}
+
+static uint32_t sum_bytes(const uint8_t *p, int n)
+{
+    uint32_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += p[i];
+    return s;
 }
 
 /* Each tile's class from every fourth row of it (see _bilevel.h). Shares are of the tile's
  * pels that are not blank, with a floor of 1/32 of the tile (one row or column), so a
  * photograph's border that covers part of a tile counts as much as its middle, and a few grey
- * pels count for nothing. */
+ * pels count for nothing. `cols` is 4 * width bytes of scratch. */
 static void classify_tiles(const uint8_t *grey, size_t gs, int width, int height, int tiles_x,
-                           uint8_t lo, uint8_t hi, uint8_t *cls, uint32_t *counts)
+                           uint8_t lo, uint8_t hi, uint8_t *cls, uint8_t *cols)
 {
+    uint8_t *mid = cols, *tone = cols + width, *blank = cols + 2 * (size_t)width,
+            *edge = cols + 3 * (size_t)width;
     for (int y0 = 0, ty = 0; y0 < height; y0 += BL_TILE, ty++) {
         int y1 = y0 + BL_TILE < height ? y0 + BL_TILE : height;
-        memset(counts, 0, 4 * (size_t)tiles_x * sizeof *counts);
+        memset(cols, 0, 4 * (size_t)width);
         uint32_t rows = 0;
         for (int y = y0; y < y1; y += 4, rows++) {
             const uint8_t *row = grey + (size_t)y * gs;
-            tile_row_stats(row, y + 1 < height ? row + gs : row, width, tiles_x, lo, hi, counts);
+            column_stats(row, y + 1 < height ? row + gs : row, width, lo, hi, mid, tone, blank,
+                         edge);
         }
         for (int t = 0; t < tiles_x; t++) {
-            int cols = (t + 1) * BL_TILE < width ? BL_TILE : width - t * BL_TILE;
-            uint32_t n = rows * (uint32_t)cols, *c = counts + 4 * t;
-            uint32_t mid = c[0], tone = c[1], content = n - c[2];
-            uint8_t k = 32 * mid >= n && 4 * mid >= content ? TILE_PHOTO
-                      : 32 * tone >= n && 2 * tone >= content && 4 * c[3] <= content ? TILE_TINT
-                      : c[3] ? TILE_TEXT : TILE_EMPTY;
+            int x0 = t * BL_TILE, n_cols = x0 + BL_TILE < width ? BL_TILE : width - x0;
+            uint32_t n = rows * (uint32_t)n_cols;
+            uint32_t m = sum_bytes(mid + x0, n_cols), tn = sum_bytes(tone + x0, n_cols);
+            uint32_t content = n - sum_bytes(blank + x0, n_cols), e = sum_bytes(edge + x0, n_cols);
+            uint8_t k = 32 * m >= n && 4 * m >= content ? TILE_PHOTO
+                      : 32 * tn >= n && 2 * tn >= content && 4 * e <= content ? TILE_TINT
+                      : e ? TILE_TEXT : TILE_EMPTY;
             cls[(size_t)ty * tiles_x + t] = k;
         }
     }
@@ -434,18 +453,20 @@ static int plan(const uint8_t *grey, size_t gs, int width, int height, uint8_t *
     if (10 * near >= 3 * total && mode - 12 < hi)
         hi = mode - 12 < BL_MID_HI ? BL_MID_HI : mode - 12;
     int lo = BL_TINT_LO;
-    uint8_t *cls = malloc(n);
-    uint32_t *scratch = malloc((n > 4 * (size_t)tiles_x ? n : 4 * (size_t)tiles_x) * sizeof *scratch);
-    if (!cls || !scratch) {
+    uint8_t *cls = malloc(n), *cols = malloc(4 * (size_t)width);
+    uint32_t *stack = malloc(n * sizeof *stack);
+    if (!cls || !cols || !stack) {
         free(cls);
-        free(scratch);
+        free(cols);
+        free(stack);
         return BL_ERR_NOMEM;
     }
-    classify_tiles(grey, gs, width, height, tiles_x, (uint8_t)lo, (uint8_t)hi, cls, scratch);
-    grow_photos(cls, tiles_x, tiles_y, scratch);
+    classify_tiles(grey, gs, width, height, tiles_x, (uint8_t)lo, (uint8_t)hi, cls, cols);
+    free(cols);
+    grow_photos(cls, tiles_x, tiles_y, stack);
     *halftone = vote_tiles(cls, tiles_x, tiles_y, map);
     free(cls);
-    free(scratch);
+    free(stack);
     if (*halftone > 0 && *halftone < n) {  /* the text level of the text, not of the photo */
         text_histogram(grey, gs, width, height, tiles_x, map, hist);
         *otsu = bl_otsu(hist);

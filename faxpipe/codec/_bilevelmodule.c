@@ -3,6 +3,7 @@
 #include <Python.h>
 
 #include "_bilevel.h"
+#include "_resample.h"
 
 static PyObject *raise_args(const char *what)
 {
@@ -116,12 +117,47 @@ static PyObject *py_matrix(PyObject *self, PyObject *args)
     return Py_BuildValue("(y#ii)", (const char *)order, (Py_ssize_t)(cols * rows), cols, rows);
 }
 
+/* shrink(src, in_w, in_h, in_stride, dst, offset, out_stride, out_w, out_h, y0, y1): rows
+ * [y0, y1) of src shrunk to out_w x out_h (_resample.h), written into the writable buffer dst
+ * from byte `offset` on, rows out_stride apart; the GIL is released, so bands run in parallel. */
+static PyObject *py_shrink(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst;
+    int in_w, in_h, out_w, out_h, y0, y1;
+    Py_ssize_t in_stride, offset, out_stride;
+    if (!PyArg_ParseTuple(args, "y*iinw*nniiii", &src, &in_w, &in_h, &in_stride, &dst, &offset,
+                          &out_stride, &out_w, &out_h, &y0, &y1))
+        return NULL;
+    int ok = in_w >= 1 && in_h >= 1 && out_w >= 1 && out_h >= 1 && in_stride >= in_w &&
+             out_stride >= out_w && offset >= 0 && 0 <= y0 && y0 <= y1 && y1 <= out_h &&
+             in_w <= RS_MAX_SIDE && in_h <= RS_MAX_SIDE && out_stride <= ((Py_ssize_t)1 << 24) &&
+             fits(&src, in_w, in_h, in_stride) &&
+             (y1 == y0 || (dst.len >= offset &&
+                           (size_t)(dst.len - offset) >= (size_t)out_stride * (size_t)(y1 - 1) + (size_t)out_w));
+    int status = RS_ERR_ARGS;
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        status = rs_shrink(src.buf, (size_t)in_stride, in_w, in_h, (uint8_t *)dst.buf + offset,
+                           (size_t)out_stride, out_w, out_h, y0, y1);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    if (status == RS_ERR_NOMEM)
+        return PyErr_NoMemory();
+    if (status != RS_OK)
+        return raise_args("shrink: geometry out of range, an enlargement, or a buffer too short");
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"convert", py_convert, METH_VARARGS,
      "convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method, level, mid_fraction, halftone_fraction)"},
     {"analyse", py_analyse, METH_VARARGS,
      "analyse(grey, width, height) -> (method auto would use, text level, Otsu level, mid-grey fraction, halftone tile fraction, tile map, tiles across)"},
     {"matrix", py_matrix, METH_VARARGS, "matrix(id) -> (black-first order, cols, rows)"},
+    {"shrink", py_shrink, METH_VARARGS,
+     "shrink(src, in_w, in_h, in_stride, dst, offset, out_stride, out_w, out_h, y0, y1): rows y0..y1 of the triangle-filtered reduction, into dst"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,8 +1,10 @@
 """Raster images through Pillow: JPEG (JFIF / Exif, baseline and progressive, grey, YCbCr, CMYK)
 and the TIFF images that are not fax pages. Exif orientation (tag 274, Exif 2.3 §4.6.4) is
-applied; a JPEG much larger than the page is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT
-scaling, Pillow's draft mode) when that is still at least the size the page needs. Images over
-the pixel limit are refused before they are decoded (decompression bombs)."""
+applied. A JPEG much larger than the page is decoded at a reduced scale when that is still at
+least the size the page needs: by libjpeg-turbo in eighths, straight to grey (:mod:`turbojpeg`),
+or by Pillow's draft mode at 1/2, 1/4 or 1/8 for what libjpeg-turbo leaves to Pillow
+(:func:`decode_jpeg`). Images over the pixel limit are refused before they are decoded
+(decompression bombs)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from typing import Iterator
 from PIL import Image
 
 from ..errors import DocumentError
-from .geometry import Target, fit_image, needed_scale
+from . import turbojpeg
+from .geometry import Grey, Target, fit_grey, needed_scale
 from .limits import Deadline, Limits
 
 EXIF_ORIENTATION = 0x0112
@@ -102,7 +105,7 @@ def orientation_of(image: Image.Image) -> int | None:
     return value if value in range(1, 9) else None
 
 
-def jpeg_pages(data: bytes, name: str, target: Target, limits: Limits) -> Iterator[Image.Image]:
+def jpeg_pages(data: bytes, name: str, target: Target, limits: Limits) -> Iterator["Image.Image | Grey"]:
     """The one grey fax page of a JPEG."""
     deadline = Deadline(limits.page_seconds)
     image = open_image(data, name, limits, "JPEG image")
@@ -112,13 +115,35 @@ def jpeg_pages(data: bytes, name: str, target: Target, limits: Limits) -> Iterat
     turned = orientation in (5, 6, 7, 8)
     scale = needed_scale(target, *((h, w) if turned else (w, h)),
                          *((ydpi, xdpi) if turned else (xdpi, ydpi)))
-    try:
-        image.draft("L", (math.ceil(w * min(scale, 1.0)), math.ceil(h * min(scale, 1.0))))
-        grey = to_grey(image)
-    except DECODE_ERRORS as exc:
-        raise DocumentError(f"{name}: a damaged JPEG image ({_why(exc)})") from None
-    grey = upright(grey, orientation)
+    need = (math.ceil(w * min(scale, 1.0)), math.ceil(h * min(scale, 1.0)))
+    grey, _ = decode_jpeg(image, data, need, name)
+    if orientation not in (None, 1):
+        grey = upright(as_image(grey), orientation)
     if turned:
         xdpi, ydpi = ydpi, xdpi
     deadline.check(name, 1)
-    yield fit_image(target, grey, xdpi, ydpi)
+    yield fit_grey(target, grey, xdpi, ydpi)
+
+
+def decode_jpeg(image: Image.Image, data: bytes, need: tuple[int, int],
+                name: str) -> "tuple[Image.Image | Grey, str]":
+    """(grey image at least ``need`` pels, decoder): libjpeg-turbo (``"turbojpeg"``: any of its
+    scales down to 1/8 in eighths, straight to grey rows, a :class:`Grey`) for YCbCr, RGB and
+    grey JPEGs it decodes without a warning; Pillow (``"pillow"``: draft mode, 1/2, 1/4 or 1/8;
+    an "L" image) for the rest (CMYK and YCCK, files libjpeg-turbo complains about, no
+    libturbojpeg), whose verdict on damaged files stands."""
+    grey = turbojpeg.decode_grey(bytes(data), image.size, need)
+    if grey is not None:
+        return grey, "turbojpeg"
+    try:
+        image.draft("L", need)
+        return to_grey(image), "pillow"
+    except DECODE_ERRORS as exc:
+        raise DocumentError(f"{name}: a damaged JPEG image ({_why(exc)})") from None
+
+
+def as_image(grey: "Image.Image | Grey") -> Image.Image:
+    """A Pillow "L" image of grey rows (sharing their memory, read-only), or the image itself."""
+    if isinstance(grey, Grey):
+        return Image.frombuffer("L", (grey.width, grey.height), grey.pixels, "raw", "L", 0, 1)
+    return grey
