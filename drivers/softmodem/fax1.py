@@ -427,7 +427,9 @@ class Class1:
             if over:
                 if had:
                     self._emit(bytes(TRAILING_ZEROS))
-                    self._sleep_until(time.monotonic() + 0.03)
+                    # the carrier's tail, 30 ms of line time (scaled like every line time, so
+                    # that fast test lines do not make the DTE miss the frame that follows)
+                    self._sleep_until(time.monotonic() + self.exchange.scaled(0.03))
                 self._emit(DLE_ETX)
                 self._result("NO CARRIER")
                 return
