@@ -1,16 +1,18 @@
 # The two commands of the README, each doing its own set-up on a fresh Debian / Ubuntu machine:
 #   make demo   the main job end to end on the embedded default (no hardware, no server)
-#   make test   the test suite (oracles: libtiff tools, Ghostscript)
+#   make test   the test suite (oracles and peers: libtiff tools, Ghostscript, tesseract, efax, spandsp)
 # Debian packages are installed when running as root; otherwise they must already be there.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+DEMO_DEBS := fonts-dejavu-core fontconfig libturbojpeg0
 DEBS := libtiff-tools libtiff6 ghostscript fonts-dejavu-core clang libclang-rt-14-dev tesseract-ocr qpdf fontconfig fonts-droid-fallback efax postgresql libspandsp-dev libtiff-dev pkg-config wrk libturbojpeg0
 
 .PHONY: demo test debs venv clean
 
 demo: venv
+	@$(MAKE) --no-print-directory debs DEBS="$(DEMO_DEBS)"
 	$(PY) -m faxpipe demo -o demo-out
 
 test: venv debs
