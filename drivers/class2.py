@@ -109,6 +109,7 @@ class CallResult:
 
     pages_total: int = 0
     transcript: str | None = None
+    seconds: float = 0.0                        # from the first command to the hang-up
 
     @property
     def confirmed(self) -> int:
@@ -300,6 +301,7 @@ class Class2Modem:
     def send(self, number: str, pages: list[Page]) -> CallResult:
         """Dial ``number`` and send ``pages``; never raises for what happens on the line."""
         result = CallResult(completion=Completion.OK)
+        started = time.monotonic()
         if not pages:
             raise ValueError("nothing to send")
         d = self.dialect
@@ -339,6 +341,7 @@ class Class2Modem:
         finally:
             self.hang_up()
         result.pages_total = len(pages)
+        result.seconds = time.monotonic() - started
         if result.completion is Completion.OK and result.confirmed_pages < len(pages):
             result.completion = Completion.PROTOCOL_ERROR
             result.detail = f"the modem ended normally but confirmed {result.confirmed} of {len(pages)} pages"
@@ -401,6 +404,7 @@ class Class2Modem:
     def receive(self, *, rings: int = 1, wait: float = 60.0) -> CallResult:
         """Wait for a call (``rings`` RINGs within ``wait`` s), answer, receive every page."""
         result = CallResult(completion=Completion.OK)
+        started = time.monotonic()
         d, at = self.dialect, self.at
         try:
             self.setup()
@@ -437,6 +441,7 @@ class Class2Modem:
         finally:
             self.hang_up()
         result.pages_total = len(result.received)
+        result.seconds = time.monotonic() - started
         return result
 
     def _receive_page(self, number: int, result: CallResult) -> tuple[PageReport, Response]:

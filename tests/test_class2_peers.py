@@ -9,7 +9,6 @@ started with the ``reverse_rx`` quirk, the Rockwell-like behaviour efax was writ
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -28,25 +27,16 @@ from drivers.class2 import Class2Modem  # noqa: E402
 from faxpipe import codec, tiff  # noqa: E402
 from faxpipe.t30.completion import Completion  # noqa: E402
 
+from test_softmodem import serve_pair as softmodem_pair  # noqa: E402
+
 pytestmark = pytest.mark.oracle
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CALL_SECONDS = 60
 SCALE = 4                     # efax paces its commands in real time (100 ms): faster lines break it
 
 
-@contextlib.contextmanager
 def serve_pair(*extra):
-    """``python -m drivers.softmodem --pair`` with extra options; yields [(device, number)] × 2."""
-    proc = subprocess.Popen([sys.executable, "-m", "drivers.softmodem", "--pair", "--rate-scale", str(SCALE),
-                             "--ring-interval", "2", *extra], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        lines = [proc.stdout.readline().split() for _ in range(2)]
-        assert all(len(line) == 2 for line in lines), (lines, proc.stderr.read() if proc.poll() else "")
-        yield lines
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    """A pty softmodem pair at this module's line speed (tests/test_softmodem.py's helper)."""
+    return softmodem_pair(SCALE, *extra)
 
 
 def text(path) -> str:

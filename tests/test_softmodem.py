@@ -528,11 +528,12 @@ def test_exchange_wide_faults():
 # --- pseudo-terminals -------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def serve_pair(scale):
-    """``python -m drivers.softmodem --pair``: yields [(device, number), (device, number)]."""
+def serve_pair(scale, *extra):
+    """``python -m drivers.softmodem --pair`` with ``extra`` options (e.g. ``--class 2.0``):
+    yields [(device, number), (device, number)]."""
     proc = subprocess.Popen([sys.executable, "-m", "drivers.softmodem", "--pair", "--rate-scale", str(scale),
-                             "--ring-interval", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--ring-interval", "2", *extra], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         lines = [proc.stdout.readline().split() for _ in range(2)]
         assert all(len(line) == 2 for line in lines), (lines, proc.stderr.read() if proc.poll() else "")

@@ -66,6 +66,17 @@ def _mod_list(codes) -> str:
     return ",".join(str(c) for c in codes)
 
 
+def text_reply(text: str):
+    """A command handler for an identification query (``+FMI``, ``+FMFR`` …): the text, or ERROR
+    for anything but the action or read form (V.250 §6.1)."""
+    def handler(self, cmd):
+        if cmd.op not in ("", "?"):
+            return "ERROR"
+        self._info(text)
+        return None
+    return handler
+
+
 class Class1:
     """The +F commands of T.31 and the V.21 / high-speed transmit and receive procedures."""
 
@@ -102,14 +113,6 @@ class Class1:
                 setattr(self, attr, cmd.number)
             else:
                 return "ERROR"
-            return None
-        return handler
-
-    def _text(text: str):
-        def handler(self, cmd):
-            if cmd.op not in ("", "?"):
-                return "ERROR"
-            self._info(text)
             return None
         return handler
 
@@ -151,12 +154,12 @@ class Class1:
         "+FTS": _silence("FTS"), "+FRS": _silence("FRS"),
         "+FAR": _setting("far", "0,1", 1), "+FDD": _setting("fdd", "0,1", 1),
         "+FLO": _setting("flo", "0-2", 2),
-        "+FMI": _text("faxpipe"), "+GMI": _text("faxpipe"),
-        "+FMM": _text("softmodem"), "+GMM": _text("softmodem"),
-        "+FMR": _text("0.1"), "+GMR": _text("0.1"),
+        "+FMI": text_reply("faxpipe"), "+GMI": text_reply("faxpipe"),
+        "+FMM": text_reply("softmodem"), "+GMM": text_reply("softmodem"),
+        "+FMR": text_reply("0.1"), "+GMR": text_reply("0.1"),
         "+FPR": _accept, "+IPR": _accept, "+FIT": _accept, "+FAA": _accept, "+IFC": _accept,
     }
-    del _setting, _text, _modulation, _silence
+    del _setting, _modulation, _silence
 
     # -- the line ---------------------------------------------------------------------------------------
     def _put(self, call, carrier, octets: bytes, bps: int) -> bool:

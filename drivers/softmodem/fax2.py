@@ -54,6 +54,7 @@ from faxpipe.t30.events import (Abort, BadFrame, CallFinished, CarrierUp, FrameR
                                 TimePassed)
 from faxpipe.t30.frames import DIS, FCF, Frame, decode_ident
 
+from .fax1 import text_reply
 from .fax2line import Class2Line, reverse_bits, rtc_bytes
 
 CLASS_TEXT = {0: "0", 1: "1", 2: "2", 20: "2.0"}
@@ -234,14 +235,6 @@ class Class2(Class2Line):
     def _c2_accept(self, cmd):
         return None if self._c2_active() else "ERROR"
 
-    def _c2_text(text: str):
-        def handler(self, cmd):
-            if cmd.op not in ("", "?"):
-                return "ERROR"
-            self._info(text)
-            return None
-        return handler
-
     def _fip(self, cmd):
         if self.fclass != 20:
             return "ERROR"
@@ -269,12 +262,12 @@ class Class2(Class2Line):
         "+FPTS": _pts, "+FPS": _pts, "+FIP": _fip,
         "+FDT": _action("FDT"), "+FET": _action("FET"), "+FDR": _action("FDR"),
         "+FK": _action("FK"), "+FKS": _action("FK"),
-        "+FMFR": _c2_text("faxpipe"), "+FMDL": _c2_text("softmodem"), "+FREV": _c2_text("0.1"),
+        "+FMFR": text_reply("faxpipe"), "+FMDL": text_reply("softmodem"), "+FREV": text_reply("0.1"),
     }
     EXTENDED.update(dict.fromkeys(("+FCQ", "+FCT", "+FPHCTO", "+FBUG", "+FSPL", "+FSP", "+FCIG", "+FPI", "+FNS",
                                    "+FTBC", "+FREL", "+FAP", "+FMINSP", "+FMS", "+FRQ", "+FBS", "+FECM",
                                    "+FCTCRTY", "+FIE", "+FPP", "+FRY"), _c2_accept))
-    del _params, _number, _c2_text, _action, _both
+    del _params, _number, _action, _both
 
     # -- reports ------------------------------------------------------------------------------------
     def _report(self, kind: str, text: str) -> None:

@@ -65,9 +65,8 @@ def receive_one(args, out: Path, log) -> bool:
         result.path = str(path)
         print(path, flush=True)
     if result.ok:
-        seconds = getattr(result, "seconds", 0.0)
-        print(f"received {len(result.received)} page(s) from {result.remote_ident or 'an unnamed station'}"
-              + (f" ({seconds:.1f} s)" if seconds else ""))
+        print(f"received {len(result.received)} page(s) from {result.remote_ident or 'an unnamed station'} "
+              f"({result.seconds:.1f} s)")
         return True
     print(f"incomplete: {len(result.received)} page(s) accepted; {result.completion.name}: {result.reason}")
     if result.transcript:

@@ -87,9 +87,8 @@ def run(args) -> int:
 def summary(result) -> str:
     """One line on how a sending call ended, for people and for scripts."""
     if result.ok:
-        seconds = getattr(result, "seconds", 0.0)   # Class 2 / 2.0 results do not time the call
-        return (f"sent: {result.confirmed_pages} of {result.pages_total} page(s) confirmed"
-                + (f" ({seconds:.1f} s)" if seconds else ""))
+        return (f"sent: {result.confirmed_pages} of {result.pages_total} page(s) confirmed "
+                f"({result.seconds:.1f} s)")
     error = result.delivery_error
     line = (f"NOT sent: {result.confirmed_pages} of {result.pages_total} page(s) confirmed; "
             f"{error.type}/{error.code}{' (retryable)' if error.retryable else ''}: {result.reason}")
