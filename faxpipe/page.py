@@ -7,6 +7,7 @@ Letter, 2048 for B4, 2432 for A3) and §2.3 (3.85, 7.7 and 15.4 lines/mm vertica
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from .errors import CodecError
@@ -44,7 +45,12 @@ class Resolution(enum.Enum):
     @classmethod
     def from_dpi(cls, ydpi: float) -> "Resolution":
         """The resolution nearest to a vertical dpi value (TIFF YResolution)."""
-        return min(cls, key=lambda r: abs(r.ydpi - ydpi))
+        return _nearest_resolution(ydpi)
+
+
+@functools.lru_cache(maxsize=64)
+def _nearest_resolution(ydpi: float) -> Resolution:
+    return min(Resolution, key=lambda r: abs(r.ydpi - ydpi))
 
 
 class PaperSize(enum.Enum):

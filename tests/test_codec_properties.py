@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from codec_bits import (
     Watchdog, eol_positions, page_from_array, page_rows, reverse_bits, sub_page, unpack,
 )
-from faxpipe.codec import SCHEMES, _t4, decode, encode
+from faxpipe.codec import SCHEMES, _t4, decode, decode_into, encode
+from faxpipe.errors import CodecError
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -241,3 +242,34 @@ def test_white_row_padding_at_word_ends(width):
     for scheme in SCHEMES:
         raw = _t4.decode(encode(page, scheme), width, 2, SCHEMES[scheme], False, False, False)[0]
         assert raw == page.data, (scheme, raw[-1])
+
+
+@SETTINGS
+@given(pages(), st.sampled_from(["mh", "mr", "mmr"]), st.integers(0, 3), st.booleans())
+def test_decode_into_matches_decode(page, scheme, spare_rows, give_height):
+    """decode_into writes the same rows into a caller's buffer (dirty beforehand, larger than
+    the page) as decode returns, and the same statistics; without a height it stops at RTC."""
+    data = encode(page, scheme)
+    stride = (page.width + 7) // 8
+    out = bytearray(b"\xa5" * (stride * (page.height + spare_rows)))
+    height = page.height + spare_rows if give_height else None
+    stats = decode_into(data, scheme, out, page.width, height=height)
+    expected = decode(data, scheme, page.width, height=height)
+    assert stats == expected.stats
+    assert bytes(out[:len(expected.page.data)]) == expected.page.data
+    assert out[len(expected.page.data):] == b"\xa5" * (len(out) - len(expected.page.data))
+
+
+def test_decode_into_refuses_a_buffer_it_cannot_fill():
+    page = sub_page(page_from_array(np.ones((4, 100), bool)), 4)
+    data = encode(page, "mmr")
+    with pytest.raises(CodecError, match="holds 51 bytes"):
+        decode_into(data, "mmr", bytearray(51), 100, height=4)
+    with pytest.raises(TypeError, match="writable"):
+        decode_into(data, "mmr", bytes(52), 100, height=4)
+    with pytest.raises(TypeError, match="writable"):
+        decode_into(data, "mmr", "not a buffer", 100, height=4)
+    # without a height the buffer's size bounds the rows: three rows fit, the fourth is not read
+    out = bytearray(3 * 13 + 5)
+    assert decode_into(data, "mmr", out, 100).rows == 3
+    assert bytes(out[:39]) == page.data[:39] and out[39:] == bytes(5)

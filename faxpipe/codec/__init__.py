@@ -1,6 +1,7 @@
 """faxpipe's G3/G4 codec: ITU-T T.4 MH (1-D) and MR (2-D) and T.6 MMR, in C.
 
-``encode(page, scheme)`` → bytes; ``decode(data, scheme, width)`` → ``Decoded(page, stats)``.
+``encode(page, scheme)`` → bytes; ``decode(data, scheme, width)`` → ``Decoded(page, stats)``;
+``decode_into(data, scheme, out, width)`` fills a buffer the caller owns → ``DecodeStats``.
 The C core (``_t4.c``) never touches Python; ``_t4module.c`` is thin glue that releases the GIL.
 Defaults follow TIFF Class F as libtiff writes it: MH/MR with an EOL before every row and RTC at
 the end, MMR with EOFB, MSB-first bits (TIFF FillOrder 1). Pass ``bit_order="lsb"`` for
@@ -18,7 +19,7 @@ from . import _t4
 SCHEMES = {"mh": 0, "mr": 1, "mmr": 2}
 MAX_MIN_BITS = 8192  # 40 ms, the longest T.30 minimum scan-line time, is 1344 bits at 33.6 kbit/s
 
-__all__ = ["encode", "decode", "Decoded", "DecodeStats", "SCHEMES"]
+__all__ = ["encode", "decode", "decode_into", "Decoded", "DecodeStats", "SCHEMES"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,23 @@ def encode(
     )
 
 
+def _stats(raw: tuple, height: int | None) -> DecodeStats:
+    nrows, bad, consecutive, trailing, terminated, used = raw
+    if height is not None and nrows < height:  # the C side left the missing rows white
+        missing = height - nrows
+        bad += missing
+        consecutive = max(consecutive, trailing + missing)
+        nrows = height
+    return DecodeStats(nrows, bad, consecutive, bool(terminated), used)
+
+
+def _decode_options(scheme: str, byte_align: bool) -> int:
+    code = _scheme(scheme)
+    if byte_align and code == 1:
+        raise CodecError("byte_align is for streams without EOLs; MR always has them")
+    return code
+
+
 def decode(
     data: bytes,
     scheme: str,
@@ -116,20 +134,50 @@ def decode(
     a corrupt MMR row ends the page (T.6 has no resynchronisation). When ``height`` is given the
     page has exactly that many rows: rows missing from the data are white and counted as bad.
     """
-    code = _scheme(scheme)
+    code = _decode_options(scheme, byte_align)
     check_geometry(width, height if height is not None else 0)
     if not 0 <= max_height <= MAX_HEIGHT:
         raise CodecError(f"max_height must be between 0 and {MAX_HEIGHT}")
     limit = max_height if height is None else height
-    if byte_align and code == 1:
-        raise CodecError("byte_align is for streams without EOLs; MR always has them")
-    rows, nrows, bad, consecutive, trailing, terminated, used = _t4.decode(
+    rows, raw = _t4.decode(
         data, width, limit, code, _lsb(bit_order), bool(byte_align), height is not None
     )
-    if height is not None and nrows < height:  # the C side left the missing rows white
-        missing = height - nrows
-        bad += missing
-        consecutive = max(consecutive, trailing + missing)
-        nrows = height
-    page = Page(width, nrows, rows, xres, yres)
-    return Decoded(page, DecodeStats(nrows, bad, consecutive, bool(terminated), used))
+    stats = _stats(raw, height)
+    return Decoded(Page(width, stats.rows, rows, xres, yres), stats)
+
+
+def decode_into(
+    data: bytes,
+    scheme: str,
+    out,
+    width: int,
+    *,
+    height: int | None = None,
+    bit_order: str = "msb",
+    byte_align: bool = False,
+) -> DecodeStats:
+    """Decode like :func:`decode`, but into ``out``, a writable buffer the caller owns (a
+    ``bytearray``, ``memoryview``, mmap…), as packed rows of ``(width + 7) // 8`` bytes.
+
+    Without ``height`` the decoder stops when ``out`` is full; with it, exactly ``height`` rows
+    are written, those missing from the data white. Reusing one buffer for page after page saves
+    allocating and faulting in a fresh page each time.
+    """
+    code = _decode_options(scheme, byte_align)
+    stride = (width + 7) // 8
+    check_geometry(width, height if height is not None else 0)
+    try:
+        view = memoryview(out)
+    except TypeError:
+        view = None
+    if view is None or view.readonly:
+        raise TypeError("out must be a writable buffer (bytearray, memoryview, mmap…)")
+    room = view.nbytes
+    limit = min(room // stride, MAX_HEIGHT) if height is None else height
+    if limit * stride > room:
+        raise CodecError(f"out holds {room} bytes, {height} rows of {width} pels need "
+                         f"{height * stride}")
+    raw = _t4.decode_into(
+        data, out, width, limit, code, _lsb(bit_order), bool(byte_align), height is not None
+    )
+    return _stats(raw, height)

@@ -845,6 +845,17 @@ static int is_eofb(bit_reader *b)
     return b->n >= 24 && br_peek(b, 24) == ((EOL_CODE << 12) | EOL_CODE);
 }
 
+/* Which kept white row (0: 1-D, 1: 2-D, only below a white row) the next bits repeat, or -1. */
+static inline int white_row(const bit_reader *b, const uint64_t *bits, const int *len,
+                            int above_white)
+{
+    if (above_white && len[1] && b->n >= len[1] && b->acc >> (64 - len[1]) == bits[1])
+        return 1;
+    if (len[0] && b->n >= len[0] && b->acc >> (64 - len[0]) == bits[0])
+        return 0;
+    return -1;
+}
+
 int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, int max_rows,
                    const t4_options *opt, t4_result *res)
 {
@@ -889,18 +900,22 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         if (opt->byte_align)
             br_align(&b);
         br_top_up(&b);   /* a white row's bits must all be in view, to be matched or kept */
-        int fast = -1;
-        for (int d = 0; d < 2; d++)
-            if (white_len[d] && (d == 0 || above_white) && b.n >= white_len[d] &&
-                b.acc >> (64 - white_len[d]) == white_bits[d])
-                fast = d;
+        int fast = white_row(&b, white_bits, white_len, above_white);
         if (fast >= 0) {
-            row_zero(rows + (size_t)res->rows_decoded * s.stride, (size_t)s.stride);
-            res->rows_decoded++;
+            /* A blank stretch: consume white rows while their bits repeat, then clear them all
+             * at once. */
+            int first = res->rows_decoded;
+            do {
+                br_consume(&b, white_len[fast]);   /* up to 64 bits */
+                res->rows_decoded++;
+                br_top_up(&b);
+            } while (res->rows_decoded < max_rows &&
+                     (fast = white_row(&b, white_bits, white_len, 1)) >= 0);
+            memset(rows + (size_t)first * s.stride, 0,
+                   (size_t)(res->rows_decoded - first) * s.stride);
             s.consecutive = 0;
             above_white = 1;
             ref[0] = ref[1] = ref[2] = width;   /* the reference row is this white row now */
-            br_consume(&b, white_len[fast]);   /* up to 64 bits */
             continue;
         }
         uint64_t start_acc = b.acc;

@@ -56,6 +56,33 @@ static PyObject *py_encode(PyObject *self, PyObject *args)
     return result;
 }
 
+/* Decode into `out` (room for `max_rows` rows) with the GIL released; with pad, the rows the
+ * data did not fill are made white. */
+static int decode_rows(const Py_buffer *data, uint8_t *out, int width, int max_rows,
+                       const t4_options *opt, int pad, t4_result *res)
+{
+    size_t stride = (size_t)(width + 7) / 8;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = t4_decode_into(data->buf, (size_t)data->len, width, out, max_rows, opt, res);
+    if (status == T4_OK && pad)
+        memset(out + stride * (size_t)res->rows_decoded, 0,
+               stride * (size_t)(max_rows - res->rows_decoded));
+    Py_END_ALLOW_THREADS
+    return status;
+}
+
+static int bad_geometry(int width, int max_rows)
+{
+    return width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT;
+}
+
+static PyObject *stats_tuple(const t4_result *res)
+{
+    return Py_BuildValue("(iiiiiN)", res->rows_decoded, res->bad_rows, res->consecutive_bad,
+                         res->trailing_bad, res->terminated, PyLong_FromSize_t(res->bytes_used));
+}
+
 /* decode(data, width, max_rows, scheme, lsb_first, byte_align, pad): the rows go straight into
  * the bytes object returned. With pad, it holds exactly max_rows rows (missing ones white);
  * without, its room is bounded by the data (every row costs a bit) and then trimmed. */
@@ -67,7 +94,7 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*iiippp", &data, &width, &max_rows, &opt.scheme,
                           &opt.lsb_first, &opt.byte_align, &pad))
         return NULL;
-    if (width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT) {
+    if (bad_geometry(width, max_rows)) {
         PyBuffer_Release(&data);
         return raise_status(T4_ERR_ARGS);
     }
@@ -88,13 +115,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
             PyBuffer_Release(&data);
             return NULL;
         }
-        uint8_t *out = (uint8_t *)PyBytes_AS_STRING(rows);
-        Py_BEGIN_ALLOW_THREADS
-        status = t4_decode_into(data.buf, (size_t)data.len, width, out, attempt, &opt, &res);
-        if (status == T4_OK && pad)
-            memset(out + stride * (size_t)res.rows_decoded, 0,
-                   stride * (size_t)(attempt - res.rows_decoded));
-        Py_END_ALLOW_THREADS
+        status = decode_rows(&data, (uint8_t *)PyBytes_AS_STRING(rows), width, attempt, &opt,
+                             pad, &res);
         if (status != T4_OK || attempt == room || res.rows_decoded < attempt || res.terminated)
             break;
     }
@@ -105,8 +127,27 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     }
     if (!pad && _PyBytes_Resize(&rows, (Py_ssize_t)(stride * (size_t)res.rows_decoded)) < 0)
         return NULL;
-    return Py_BuildValue("(NiiiiiN)", rows, res.rows_decoded, res.bad_rows, res.consecutive_bad,
-                         res.trailing_bad, res.terminated, PyLong_FromSize_t(res.bytes_used));
+    return Py_BuildValue("(NN)", rows, stats_tuple(&res));
+}
+
+/* decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad): the rows go into
+ * the caller's writable buffer, which must hold max_rows rows. */
+static PyObject *py_decode_into(PyObject *self, PyObject *args)
+{
+    Py_buffer data, out;
+    int width, max_rows, pad;
+    t4_options opt = {0};
+    if (!PyArg_ParseTuple(args, "y*w*iiippp", &data, &out, &width, &max_rows, &opt.scheme,
+                          &opt.lsb_first, &opt.byte_align, &pad))
+        return NULL;
+    t4_result res;
+    int status = T4_ERR_ARGS;
+    if (!bad_geometry(width, max_rows) &&
+        (size_t)out.len >= (size_t)(width + 7) / 8 * (size_t)max_rows)
+        status = decode_rows(&data, out.buf, width, max_rows, &opt, pad, &res);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&out);
+    return status == T4_OK ? stats_tuple(&res) : raise_status(status);
 }
 
 static PyMethodDef methods[] = {
@@ -114,7 +155,10 @@ static PyMethodDef methods[] = {
      "encode(rows, width, height, scheme, k, eol, fill, rtc, lsb_first, min_bits, byte_align)"},
     {"decode", py_decode, METH_VARARGS,
      "decode(data, width, max_rows, scheme, lsb_first, byte_align, pad) -> "
-     "(rows, nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used)"},
+     "(rows, (nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used))"},
+    {"decode_into", py_decode_into, METH_VARARGS,
+     "decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad) -> "
+     "(nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used)"},
     {NULL, NULL, 0, NULL},
 };
 
