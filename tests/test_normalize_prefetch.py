@@ -38,3 +38,25 @@ def test_early_stop_closes_the_producer():
     assert [next(items) for _ in range(3)] == [0, 1, 2]
     items.close()
     assert closed.is_set() and len(made) <= 6        # a page or two ahead, not the whole document
+
+
+def test_one_item_is_made_in_the_callers_thread_and_closed():
+    threads, closed = [], threading.Event()
+
+    def producer():
+        try:
+            threads.append(threading.current_thread())
+            yield "page"
+        finally:
+            closed.set()
+
+    assert list(ahead(producer, count=1)) == ["page"]
+    assert threads == [threading.current_thread()] and closed.is_set()
+    assert list(ahead(lambda: iter(range(3)), count=3)) == [0, 1, 2]
+
+    def failing():
+        raise ValueError("unreadable")
+        yield  # pragma: no cover - makes this a generator
+
+    with pytest.raises(ValueError, match="unreadable"):
+        list(ahead(failing, count=1))

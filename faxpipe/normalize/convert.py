@@ -2,9 +2,9 @@
 
 Every source is first sniffed and opened (cheap: structure only), so that the page total is
 known for the header's ``page n/N``; then pages are produced one at a time, each rendered to
-grey at its final geometry (one page ahead, in a worker thread: :mod:`prefetch`), given its
-header line and made bilevel by :func:`faxpipe.bilevel.to_page` (crisp threshold for text and
-line art, halftone for photos).
+grey at its final geometry (one page ahead, in a worker thread, when a source has more than
+one: :mod:`prefetch`), given its header line and made bilevel by :func:`faxpipe.bilevel.to_page`
+(crisp threshold for text and line art, halftone for photos).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class Conversion:
         try:
             for i, (info, opener) in enumerate(self._opened):
                 as_is = 0
-                for item in ahead(opener):
+                for item in ahead(opener, count=info.pages):
                     number += 1
                     if isinstance(item, Page):
                         as_is += 1

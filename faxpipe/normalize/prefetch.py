@@ -13,8 +13,15 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def ahead(make: Callable[[], Iterator[T]], depth: int = 1) -> Iterator[T]:
-    """Iterate ``make()`` in a worker thread; stopping early stops (and closes) the producer."""
+def ahead(make: Callable[[], Iterator[T]], depth: int = 1, count: int | None = None) -> Iterator[T]:
+    """Iterate ``make()`` in a worker thread; stopping early stops (and closes) the producer.
+
+    ``count``: how many items ``make()`` will give, when known. With one (or none) there is
+    nothing to overlap, so the items are made in the caller's thread: no thread to start, no
+    hand-over, and the page stays in the cache of the core that finishes it."""
+    if count is not None and count <= 1:
+        yield from _here(make)
+        return
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -55,3 +62,13 @@ def ahead(make: Callable[[], Iterator[T]], depth: int = 1) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
+
+
+def _here(make: Callable[[], Iterator[T]]) -> Iterator[T]:
+    items = make()
+    try:
+        yield from items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
