@@ -1,4 +1,5 @@
-"""PDF: structure through pypdf (page count, encryption, repair), pixels through PDFium.
+"""PDF: pages, encryption and pixels through PDFium; pypdf's structure pass and repair only for
+files PDFium cannot open.
 
 Pages are rendered one at a time straight into an 8-bit grey bitmap of the whole fax page: the
 page is mapped onto the rectangle :func:`geometry.place` gives, which scales x and y separately
@@ -107,11 +108,13 @@ def _complete(reader) -> bool:
 
 
 def open_document(data: bytes, name: str, limits: Limits):
-    """(PDFium document, Structure). A damaged file PDFium cannot read is rewritten by pypdf,
-    or given a rebuilt cross-reference table (:mod:`pdfrepair`), and tried again; what none of
-    them can read is refused, naming the file and the reason."""
-    reader, why = _pypdf_reader(data, name)
-    doc, repaired = _pdfium_open(data, name), False
+    """(PDFium document, Structure). PDFium opens the file first (it refuses one that needs a
+    password itself); a damaged file it cannot read is rewritten by pypdf, or given a rebuilt
+    cross-reference table (:mod:`pdfrepair`), and tried again; what none of them can read is
+    refused, naming the file and the reason."""
+    doc, repaired, reader, why = _pdfium_open(data, name), False, None, None
+    if doc is None:     # pypdf's structure pass only when PDFium alone cannot read the file
+        reader, why = _pypdf_reader(data, name)
     if doc is None and reader is not None:
         fixed = _rewrite(reader)
         if fixed is not None:
@@ -128,8 +131,13 @@ def open_document(data: bytes, name: str, limits: Limits):
     if count > limits.max_pages:
         close(doc)
         raise DocumentError(f"{name}: {count} pages, more than the {limits.max_pages} allowed")
-    encrypted = bool(reader is not None and reader.is_encrypted)
-    return doc, Structure(count, encrypted, repaired, data)
+    return doc, Structure(count, _encrypted(doc), repaired, data)
+
+
+def _encrypted(doc) -> bool:
+    """Whether PDFium had to decrypt the document (it opened, so with the empty user password)."""
+    with LOCK:
+        return fpdf.FPDF_GetSecurityHandlerRevision(doc) != -1
 
 
 def inspect(data: bytes, name: str, limits: Limits) -> Structure:
