@@ -501,16 +501,43 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
     ref[0] = ref[1] = ref[2] = width;   /* the imaginary white row above the page */
     size_t line_start = 0;
     int k_left = 0;
+    /* A white row's whole code: [0] 1-D (one white run), [1] 2-D below a white row (V0), each
+     * with its EOL (and tag) when the stream has them; used when no fill, minimum or alignment
+     * can put bits between rows, and when it fits one 32-bit put (width < 2560 or so). */
+    uint32_t white_code[2] = {0, 0};
+    int white_len[2] = {0, 0};
+    if (!opt->fill && !min_bits && !align_rows && width < FULL_RUNS) {
+        t4_word run = enc_full[0][width];
+        int eol_len = with_eol ? EOL_LEN + mr : 0;
+        uint32_t eol = with_eol ? (uint32_t)EOL_CODE << mr : 0;   /* tag bit 0 */
+        if (eol_len + (int)run.len <= 32) {
+            white_code[0] = ((eol | (uint32_t)mr) << run.len) | run.code;
+            white_len[0] = eol_len + (int)run.len;
+        }
+        white_code[1] = (eol << 1) | 1;
+        white_len[1] = eol_len + 1;
+    }
 
     for (int y = 0; y < height; y++) {
         int n = row_changes(rows + (size_t)y * stride, width, cur);
         cur[n] = cur[n + 1] = cur[n + 2] = width;
+        int two_d = mmr || (mr && k_left > 0);
+        if (n == 0 && white_len[two_d] && (!two_d || ref[0] >= width)) {
+            if (!bw_reserve(&w, 8))
+                break;
+            bw_put(&w, white_code[two_d], white_len[two_d]);
+            if (mr)
+                k_left = two_d ? k_left - 1 : opt->k - 1;
+            int32_t *t = ref;
+            ref = cur;
+            cur = t;
+            continue;
+        }
         /* Worst case: every change a horizontal code with two runs, plus extended make-ups. */
         size_t bound = ((size_t)(n + 2) * 60 + (size_t)(width / 2560 + 2) * 24 + 40 +
                         (size_t)min_bits) / 8 + 16;
         if (!bw_reserve(&w, bound))
             break;
-        int two_d = mmr || (mr && k_left > 0);
         if (with_eol) {
             if (y > 0)
                 pad_to(&w, line_start, min_bits);
