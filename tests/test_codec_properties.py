@@ -273,3 +273,34 @@ def test_decode_into_refuses_a_buffer_it_cannot_fill():
     out = bytearray(3 * 13 + 5)
     assert decode_into(data, "mmr", out, 100).rows == 3
     assert bytes(out[:39]) == page.data[:39] and out[39:] == bytes(5)
+
+
+@st.composite
+def blank_stretch_pages(draw):
+    """Pages that are mostly blank: stretches of up to 200 white rows between busy rows, as in
+    margins and between paragraphs, where the decoder skips repeated white rows a whole period
+    of bytes at a time."""
+    width = draw(st.sampled_from([1, 17, 215, 1728, 2048, 2432]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    blocks = []
+    for _ in range(draw(st.integers(1, 4))):
+        blocks.append(np.zeros((draw(st.integers(0, 200)), width), bool))
+        blocks.append(rng.random((draw(st.integers(0, 3)), width)) < 0.3)
+    pixels = np.concatenate(blocks)
+    return page_from_array(pixels, draw(st.sampled_from([98.0, 196.0])))
+
+
+@SETTINGS
+@given(blank_stretch_pages(), options(), st.integers(0, 300))
+def test_blank_stretches_round_trip(page, scheme_opts, cut_rows):
+    """Whole streams give back the page; a stream that ends inside a stretch gives back the rows
+    it holds and no more (the repeat search stops at the data's end)."""
+    scheme, opts = scheme_opts
+    data = encode(page, scheme, **opts)
+    decode_opts = dict(bit_order=opts["bit_order"], byte_align=opts["byte_align"])
+    got, stats = decode(data, scheme, page.width, **decode_opts)
+    assert page_rows(got) == page_rows(page) and stats.bad_rows == 0
+    head = sub_page(page, min(cut_rows, page.height))
+    cut = encode(head, scheme, **{**opts, "rtc": False})
+    got, stats = decode(cut, scheme, page.width, **decode_opts)
+    assert page_rows(got) == page_rows(head)

@@ -872,6 +872,39 @@ static int is_eofb(bit_reader *b)
     return b->n >= 24 && br_peek(b, 24) == ((EOL_CODE << 12) | EOL_CODE);
 }
 
+/* Move the reader to bit `pos` of the data. */
+static void br_seek(bit_reader *b, size_t pos)
+{
+    b->p = b->start + pos / 8;
+    b->acc = 0;
+    b->n = 0;
+    br_top_up(b);
+    br_consume(b, (int)(pos & 7));
+}
+
+/* In a blank stretch of white rows with EOLs the data repeats: the last eight rows (their
+ * lengths in `ring`, `seen` rows so far, a multiple of 8) take a whole number of bytes, and
+ * where the bytes after them are the same as those bytes, so are the rows. Skips over such
+ * rows, at most `room`, 64 bits compared at a time; returns how many. */
+static int repeat_rows(bit_reader *b, const int *ring, int seen, int room)
+{
+    size_t period = 0, pos = br_pos(b), at = pos / 8;
+    for (int i = 0; i < 8; i++)
+        period += (size_t)ring[i];
+    if (period & 7 || period / 8 < 8)
+        return 0;
+    period /= 8;
+    size_t len = (size_t)(b->end - b->start), same = at;
+    while (same + 8 <= len && memcmp(b->start + same, b->start + same - period, 8) == 0)
+        same += 8;
+    int rows = 0;
+    for (int i = seen; rows < room && pos + (size_t)ring[i & 7] <= same * 8; i++, rows++)
+        pos += (size_t)ring[i & 7];
+    if (rows)
+        br_seek(b, pos);
+    return rows;
+}
+
 /* Which kept white row (0: 1-D, 1: 2-D, only below a white row) the next bits repeat, or -1. */
 static inline int white_row(const bit_reader *b, const uint64_t *bits, const int *len,
                             int above_white)
@@ -931,10 +964,13 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         if (fast >= 0) {
             /* A blank stretch: consume white rows while their bits repeat, then clear them all
              * at once. */
-            int first = res->rows_decoded;
+            int first = res->rows_decoded, ring[8], seen = 0;
             do {
+                ring[seen++ & 7] = white_len[fast];
                 br_consume(&b, white_len[fast]);   /* up to 64 bits */
                 res->rows_decoded++;
+                if (!(seen & 7))
+                    res->rows_decoded += repeat_rows(&b, ring, seen, max_rows - res->rows_decoded);
                 br_top_up(&b);
             } while (res->rows_decoded < max_rows &&
                      (fast = white_row(&b, white_bits, white_len, 1)) >= 0);
