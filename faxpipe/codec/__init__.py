@@ -164,7 +164,6 @@ def decode_into(
     allocating and faulting in a fresh page each time.
     """
     code = _decode_options(scheme, byte_align)
-    stride = (width + 7) // 8
     check_geometry(width, height if height is not None else 0)
     try:
         view = memoryview(out)
@@ -172,12 +171,11 @@ def decode_into(
         view = None
     if view is None or view.readonly:
         raise TypeError("out must be a writable buffer (bytearray, memoryview, mmap…)")
-    room = view.nbytes
+    stride, room = (width + 7) // 8, view.nbytes
     limit = min(room // stride, MAX_HEIGHT) if height is None else height
     if limit * stride > room:
         raise CodecError(f"out holds {room} bytes, {height} rows of {width} pels need "
                          f"{height * stride}")
-    raw = _t4.decode_into(
-        data, out, width, limit, code, _lsb(bit_order), bool(byte_align), height is not None
-    )
+    raw = _t4.decode_into(data, view, width, limit, code, _lsb(bit_order),
+                          byte_align, height is not None)
     return _stats(raw, height)

@@ -926,9 +926,10 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     ensure_tables();
 
     int cap = 2 * width + 4, words = (width + 63) / 64 + 1;
-    uint64_t *marks = calloc(1, sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4));
+    uint64_t *marks = malloc(sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4));
     if (!marks)
         return T4_ERR_NOMEM;
+    memset(marks, 0, sizeof(uint64_t) * (size_t)words);   /* paint_row's; the lists need none */
     row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks};
     int32_t *cur = (int32_t *)(marks + words) + 1, *ref = cur + cap + 4;
     cur[-1] = ref[-1] = -1;   /* guards below every a0 (decode_2d) */
