@@ -6,16 +6,18 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEMO_DEBS := fonts-dejavu-core fontconfig libturbojpeg0
-DEBS := libtiff-tools libtiff6 ghostscript fonts-dejavu-core clang libclang-rt-14-dev tesseract-ocr qpdf fontconfig fonts-droid-fallback efax postgresql libspandsp-dev libtiff-dev pkg-config wrk libturbojpeg0
+DEMO_DEBS := fonts-dejavu-core fontconfig libturbojpeg0 libjpeg62-turbo-dev
+DEBS := libtiff-tools libtiff6 ghostscript fonts-dejavu-core clang libclang-rt-14-dev tesseract-ocr qpdf fontconfig fonts-droid-fallback efax postgresql libspandsp-dev libtiff-dev pkg-config wrk libturbojpeg0 libjpeg62-turbo-dev
 
 .PHONY: demo test debs venv clean
 
-demo: venv
+# the Debian packages first: the C extensions are built against some of them (libjpeg's headers)
+demo:
 	@$(MAKE) --no-print-directory debs DEBS="$(DEMO_DEBS)"
+	@$(MAKE) --no-print-directory venv
 	$(PY) -m faxpipe demo -o demo-out
 
-test: venv debs
+test: debs venv
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 debs:

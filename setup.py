@@ -25,5 +25,14 @@ setup(
             extra_compile_args=extra,
             extra_link_args=["-fsanitize=address,undefined"] if os.environ.get("FAXPIPE_SANITIZE") else [],
         ),
+        Extension(  # JPEG rows in bands; needs libjpeg's headers (Debian: libjpeg62-turbo-dev)
+            "faxpipe.codec._jpeg",
+            sources=["faxpipe/codec/_jpeg.c", "faxpipe/codec/_jpegmodule.c"],
+            depends=["faxpipe/codec/_jpeg.h"],
+            libraries=["jpeg"],
+            extra_compile_args=extra,
+            extra_link_args=["-fsanitize=address,undefined"] if os.environ.get("FAXPIPE_SANITIZE") else [],
+            optional=True,  # without it, JPEGs go through libturbojpeg (ctypes) or Pillow
+        ),
     ]
 )

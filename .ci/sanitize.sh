@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The codec tests against a build of the C extension with AddressSanitizer + UBSan.
+# The codec tests (and the bilevel, resample and JPEG band ones) against a build of the C
+# extensions with AddressSanitizer + UBSan.
 #
 #   .ci/sanitize.sh [pytest args...]     (default: the codec, bilevel and TIFF tests)
 #
@@ -39,7 +40,8 @@ done
 
 if [ $# -eq 0 ]; then
     set -- tests/test_codec_properties.py tests/test_codec_corrupt.py
-    for extra in tests/test_codec_oracle.py tests/test_codec_api.py tests/test_tiff.py tests/test_bilevel.py; do
+    for extra in tests/test_codec_oracle.py tests/test_codec_api.py tests/test_tiff.py tests/test_bilevel.py \
+                 tests/test_jpegbands.py; do
         [ -f "$COPY/$extra" ] && set -- "$@" "$extra"
     done
 fi

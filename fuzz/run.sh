@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets over the C codec and fuzz it for SECONDS (default 60), the C bilevel
-# converter for SECONDS / 4; then run the
+# converter and the JPEG band decoder (libjpeg) for SECONDS / 4 each; then run the
 # Python-level TIFF reader target for TIFF_SECONDS (default SECONDS / 3).
 #
 #   fuzz/run.sh [SECONDS]
@@ -8,7 +8,8 @@
 # Exits non-zero on any finding (crash, sanitizer report, mismatch abort, timeout, leak, RSS
 # over the limit); the input that caused it is written to fuzz/crashes/. Inputs already in
 # fuzz/crashes/ are replayed first, so a committed reproducer fails the run until it is fixed.
-# Needs clang and libclang-rt-14-dev (libFuzzer) and the built Python extension for the corpus.
+# Needs clang and libclang-rt-14-dev (libFuzzer), libjpeg62-turbo-dev and the built Python
+# extension for the corpus.
 set -euo pipefail
 
 SECONDS_TOTAL=${1:-60}
@@ -67,6 +68,39 @@ mkdir -p "$WORK/bilevel-corpus"
     status=$?
     tail -n 40 "$WORK/bilevel.log"
     echo "fuzz_bilevel found a problem (exit $status): see fuzz/crashes/" >&2
+    exit "$status"
+}
+
+JPEG_SECONDS=${JPEG_SECONDS:-$(( SECONDS_TOTAL / 4 > 5 ? SECONDS_TOTAL / 4 : 5 ))}
+echo "== fuzzing the JPEG band decoder (libjpeg) for ${JPEG_SECONDS}s"
+"$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I faxpipe/codec faxpipe/codec/_jpeg.c fuzz/fuzz_jpeg.c -ljpeg -o "$WORK/fuzz_jpeg"
+mkdir -p "$WORK/jpeg-corpus" "$WORK/jpeg-seeds"
+python3 - "$WORK/jpeg-seeds" <<'PY'
+import io, sys
+from PIL import Image, ImageDraw
+image = Image.linear_gradient("L").resize((61, 45)).convert("RGB")
+ImageDraw.Draw(image).text((4, 4), "fax", fill=(200, 0, 0))
+options = [{}, {"progressive": True}, {"subsampling": 0}, {"restart_marker_rows": 1}, {"quality": 20}]
+for i, extra in enumerate(options):
+    for mode in ("RGB", "L"):
+        out = io.BytesIO()
+        image.convert(mode).save(out, "JPEG", **extra)
+        open(f"{sys.argv[1]}/{mode}{i}.jpg", "wb").write(out.getvalue() + bytes([i * 37 + 11]))
+PY
+repro=(fuzz/crashes/jpeg-*)
+if ((${#repro[@]})); then
+    "$WORK/fuzz_jpeg" -rss_limit_mb=512 -timeout=5 "${repro[@]}" || {
+        status=$?
+        echo "a JPEG reproducer in fuzz/crashes still fails (exit $status)" >&2
+        exit "$status"
+    }
+fi
+"$WORK/fuzz_jpeg" -max_total_time="$JPEG_SECONDS" -rss_limit_mb=512 -timeout=5 -max_len=65536 \
+    -artifact_prefix=fuzz/crashes/jpeg- "$WORK/jpeg-corpus" "$WORK/jpeg-seeds" > "$WORK/jpeg.log" 2>&1 || {
+    status=$?
+    tail -n 40 "$WORK/jpeg.log"
+    echo "fuzz_jpeg found a problem (exit $status): see fuzz/crashes/" >&2
     exit "$status"
 }
 

@@ -14,7 +14,7 @@ from PIL import Image
 import faxpipe
 from faxpipe import tiff as faxtiff
 from faxpipe.errors import DocumentError
-from faxpipe.normalize import Limits, image, turbojpeg
+from faxpipe.normalize import Limits, image, jpegbands, turbojpeg
 from faxpipe.normalize.geometry import Target
 from faxpipe.page import Page, PaperSize, Resolution
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import make_documents as docs  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tools import require_lib  # noqa: E402
+from tools import require_lib, strict  # noqa: E402
 
 
 def differing(a: Page, b: Page) -> float:
@@ -60,30 +60,52 @@ def _spy_draft(monkeypatch) -> list:
 
 
 def _without_libturbojpeg(monkeypatch) -> None:
+    """Neither libjpeg path: Pillow decodes every JPEG."""
     monkeypatch.setattr(turbojpeg, "_library", lambda: None)
+    monkeypatch.setattr(jpegbands, "_jpeg", None)
 
 
 def _decode(data: bytes, need: tuple[int, int]):
     return image.decode_jpeg(Image.open(io.BytesIO(data)), data, need, "x.jpg")
 
 
-def test_huge_jpeg_is_decoded_by_libjpeg_turbo_at_the_smallest_eighth_that_holds_the_page(monkeypatch):
-    require_lib(turbojpeg.LIBRARY, "libturbojpeg0")
-    assert turbojpeg.available()
+@pytest.mark.parametrize("path", ["bands", "turbojpeg"])
+def test_huge_jpeg_is_decoded_by_libjpeg_turbo_at_the_smallest_eighth_that_holds_the_page(path, monkeypatch):
     decoded = []
-    real = turbojpeg.decode_grey
-    monkeypatch.setattr(turbojpeg, "decode_grey", lambda *a: decoded.append(real(*a)) or decoded[-1])
+
+    def spy(real, size_of):  # records what was decoded: (width, height, bytes)
+        return lambda *args: decoded.append(size_of(result := real(*args))) or result
+
+    if path == "bands":  # libjpeg in bands (the codec's _jpeg extension)
+        require_jpeg_extension()
+        monkeypatch.setattr(jpegbands, "_Bands", spy(jpegbands._Bands, lambda b: (b.w, b.h, len(b.pixels))))
+    else:  # the extension missing: TurboJPEG through ctypes
+        require_lib(turbojpeg.LIBRARY, "libturbojpeg0")
+        assert turbojpeg.available()
+        monkeypatch.setattr(jpegbands, "_jpeg", None)
+        monkeypatch.setattr(turbojpeg, "decode_grey",
+                            spy(turbojpeg.decode_grey, lambda g: (g.width, g.height, len(g.pixels))))
     asked = _spy_draft(monkeypatch)
     data = docs.jpeg(docs.picture(3000, 4000), quality=30)
     page = faxpipe.convert([("big.jpg", data)], "fine").pages[0]
     assert (page.width, page.height) == (1728, 2287)
     # the page needs 1728 pels across (0.576 of 3000): 5/8 (1875×2500) is the smallest eighth
     # that holds them (1/2 = 1500 would not: Pillow's draft could only decode it in full)
-    assert [(d.width, d.height, len(d.pixels)) for d in decoded] == [(1875, 2500, 1875 * 2500)]
+    assert decoded == [(1875, 2500, 1875 * 2500)]
     assert asked == []  # Pillow did not decode it
     data = docs.jpeg(docs.picture(4800, 6400), quality=30)
     assert faxpipe.convert([("big.jpg", data)], "standard").pages[0].height == 1143
-    assert (decoded[-1].width, decoded[-1].height) == (1800, 2400)  # 3/8: 1728 of 4800 pels are needed
+    assert decoded[-1][:2] == (1800, 2400)  # 3/8: 1728 of 4800 pels are needed
+
+
+def require_jpeg_extension() -> None:
+    """The codec's libjpeg extension (built when libjpeg62-turbo-dev is installed); skip, or
+    fail under FAXPIPE_STRICT=1, without it."""
+    if not jpegbands.available():
+        message = "faxpipe.codec._jpeg is not built (Debian: libjpeg62-turbo-dev, then build_ext)"
+        if strict():
+            pytest.fail(f"FAXPIPE_STRICT=1 and {message}")
+        pytest.skip(message)
 
 
 def test_factor_is_the_smallest_that_is_still_larger_than_the_page():

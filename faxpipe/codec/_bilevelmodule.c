@@ -150,6 +150,25 @@ static PyObject *py_shrink(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* shrink_needs(in_size, out_size) -> bytes of native int32: for each output row of a shrink
+ * from in_size rows to out_size, the end of the input rows it reads (rs_input_ends) */
+static PyObject *py_shrink_needs(PyObject *self, PyObject *args)
+{
+    int in, out;
+    if (!PyArg_ParseTuple(args, "ii", &in, &out))
+        return NULL;
+    if (in < 1 || out < 1 || out > in || in > RS_MAX_SIDE)
+        return raise_args("shrink_needs: sizes out of range, or an enlargement");
+    PyObject *ends = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)out * (Py_ssize_t)sizeof(int32_t));
+    if (!ends)
+        return NULL;
+    if (rs_input_ends(in, out, (int32_t *)PyBytes_AS_STRING(ends)) != RS_OK) {
+        Py_DECREF(ends);
+        return PyErr_NoMemory();
+    }
+    return ends;
+}
+
 static PyMethodDef methods[] = {
     {"convert", py_convert, METH_VARARGS,
      "convert(grey, width, height, method, level, matrix[, stride]) -> (rows, method, level, mid_fraction, halftone_fraction)"},
@@ -158,6 +177,8 @@ static PyMethodDef methods[] = {
     {"matrix", py_matrix, METH_VARARGS, "matrix(id) -> (black-first order, cols, rows)"},
     {"shrink", py_shrink, METH_VARARGS,
      "shrink(src, in_w, in_h, in_stride, dst, offset, out_stride, out_w, out_h, y0, y1): rows y0..y1 of the triangle-filtered reduction, into dst"},
+    {"shrink_needs", py_shrink_needs, METH_VARARGS,
+     "shrink_needs(in_size, out_size) -> int32 bytes: the end of the input rows each output row reads"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,25 +24,26 @@ static void free_coeffs(coeffs *c)
     free(c->w);
 }
 
-/* Taps of the triangle filter for `out` outputs from `in` inputs (out <= in), or -1. Every
- * output reads `taps` inputs from first[i] on, all inside [0, in): at the ends the window is
- * moved inwards and the taps outside the filter weigh zero. */
-static int make_coeffs(int in, int out, coeffs *c)
+/* Taps of the triangle filter for outputs [i0, i1) of `out` from `in` inputs (out <= in), or
+ * -1; entry i - i0 for output i. Every output reads `taps` inputs from first[i] on, all inside
+ * [0, in): at the ends the window is moved inwards and the taps outside the filter weigh zero. */
+static int make_coeffs(int in, int out, int i0, int i1, coeffs *c)
 {
     double scale = (double)in / out;  /* the triangle's half-width, in input pels */
     int taps = (int)ceil(2 * scale) + 1;
     if (taps > in)
         taps = in;
     c->taps = taps;
-    c->first = malloc((size_t)out * sizeof *c->first);
-    c->w = calloc((size_t)out * taps, sizeof *c->w);
+    size_t n = i1 > i0 ? (size_t)(i1 - i0) : 1;
+    c->first = malloc(n * sizeof *c->first);
+    c->w = calloc(n * (size_t)taps, sizeof *c->w);
     double *f = malloc((size_t)taps * sizeof *f);
     if (!c->first || !c->w || !f) {
         free(f);
         free_coeffs(c);
         return -1;
     }
-    for (int i = 0; i < out; i++) {
+    for (int i = i0; i < i1; i++) {
         double centre = (i + 0.5) * scale;
         int lo = (int)(centre - scale + 0.5), hi = (int)(centre + scale + 0.5);
         if (lo < 0)
@@ -59,7 +60,7 @@ static int make_coeffs(int in, int out, coeffs *c)
             f[j] = at >= lo && at < hi && d < 1 ? 1 - d : 0;
             sum += f[j];
         }
-        int16_t *w = c->w + (size_t)i * taps;
+        int16_t *w = c->w + (size_t)(i - i0) * taps;
         int total = 0, big = 0;
         for (int j = 0; j < taps; j++) {
             w[j] = (int16_t)lrint(sum > 0 ? f[j] / sum * (1 << RS_BITS) : 0);
@@ -70,7 +71,7 @@ static int make_coeffs(int in, int out, coeffs *c)
         if (sum <= 0)
             big = lo - start;  /* no input under the triangle (cannot happen): the nearest */
         w[big] = (int16_t)(w[big] + ((1 << RS_BITS) - total));  /* exactly one: flat stays flat */
-        c->first[i] = start;
+        c->first[i - i0] = start;
     }
     free(f);
     return 0;
@@ -165,9 +166,9 @@ int rs_shrink(const uint8_t *in, size_t in_stride, int in_w, int in_h, uint8_t *
     if (y0 == y1)
         return RS_OK;
     coeffs cx, cy;
-    if (make_coeffs(in_w, out_w, &cx))
+    if (make_coeffs(in_w, out_w, 0, out_w, &cx))
         return RS_ERR_NOMEM;
-    if (make_coeffs(in_h, out_h, &cy)) {
+    if (make_coeffs(in_h, out_h, y0, y1, &cy)) {  /* the rows of this band only */
         free_coeffs(&cx);
         return RS_ERR_NOMEM;
     }
@@ -180,8 +181,8 @@ int rs_shrink(const uint8_t *in, size_t in_stride, int in_w, int in_h, uint8_t *
     } else {
         for (int y = y0; y < y1; y++) {
             for (int k = 0; k < cy.taps; k++)
-                rows[k] = in + (size_t)(cy.first[y] + k) * in_stride;
-            vertical(rows, cy.w + (size_t)y * cy.taps, cy.taps, in_w, mid);
+                rows[k] = in + (size_t)(cy.first[y - y0] + k) * in_stride;
+            vertical(rows, cy.w + (size_t)(y - y0) * cy.taps, cy.taps, in_w, mid);
             horizontal(mid, out + (size_t)y * out_stride, out_w, cx.first, cx.w, cx.taps);
         }
     }
@@ -190,4 +191,17 @@ int rs_shrink(const uint8_t *in, size_t in_stride, int in_w, int in_h, uint8_t *
     free_coeffs(&cx);
     free_coeffs(&cy);
     return status;
+}
+
+int rs_input_ends(int in, int out, int32_t *ends)
+{
+    if (!ends || in < 1 || out < 1 || out > in || in > RS_MAX_SIDE)
+        return RS_ERR_ARGS;
+    coeffs c;
+    if (make_coeffs(in, out, 0, out, &c))
+        return RS_ERR_NOMEM;
+    for (int i = 0; i < out; i++)
+        ends[i] = c.first[i] + c.taps;
+    free_coeffs(&c);
+    return RS_OK;
 }

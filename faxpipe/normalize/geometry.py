@@ -106,19 +106,15 @@ def fit_grey(target: Target, image: "Image.Image | Grey", xdpi: float | None = N
     resampled by the codec's C triangle filter (the filter :func:`_filter` picks there; a pel
     may differ from Pillow's by a grey level) in two bands at once, straight into the rows of
     the page, which is returned as :class:`Grey`. Anything else goes through :func:`fit_image`."""
-    xdpi = xdpi or 1.0
-    ydpi = ydpi or xdpi
     width, height = (image.width, image.height)
-    where = place(target, width / xdpi, height / ydpi)
-    size = (where.width, where.height)
-    if (where.rotate or (isinstance(image, Image.Image) and image.mode != "L")
-            or (width, height) == size or _filter((width, height), size) != Image.Resampling.BILINEAR):
+    where = shrink_placement(target, width, height, xdpi, ydpi)
+    if where is None or (isinstance(image, Image.Image) and image.mode != "L"):
         if isinstance(image, Grey):
             image = Image.frombuffer("L", (width, height), image.pixels, "raw", "L", 0, 1)
         return fit_image(target, image, xdpi, ydpi)
     from ..codec import _bilevel
 
-    page = bytearray(b"\xff") * (target.width * target.rows)
+    page = blank_rows(target)
     source = image.pixels if isinstance(image, Grey) else image.tobytes()
     offset = where.y * target.width + where.x
     cut = where.height // 2 if where.width * where.height >= SPLIT_PELS else 0
@@ -144,6 +140,26 @@ def fit_grey(target: Target, image: "Image.Image | Grey", xdpi: float | None = N
 
 
 SPLIT_PELS = 1_000_000  # a page area this large is resampled in two bands at once
+
+
+def shrink_placement(target: Target, width: int, height: int, xdpi: float | None = None,
+                     ydpi: float | None = None) -> Placement | None:
+    """Where ``width``×``height`` grey content goes on the page when :func:`fit_grey` would
+    shrink it with the C triangle filter (shrunk by less than 2× on both axes, not turned);
+    None when it would go through :func:`fit_image` instead."""
+    xdpi = xdpi or 1.0
+    ydpi = ydpi or xdpi
+    where = place(target, width / xdpi, height / ydpi)
+    size = (where.width, where.height)
+    if (where.rotate or (width, height) == size
+            or _filter((width, height), size) != Image.Resampling.BILINEAR):
+        return None
+    return where
+
+
+def blank_rows(target: Target) -> bytearray:
+    """The page's grey rows, all white."""
+    return bytearray(b"\xff") * (target.width * target.rows)
 
 
 def _run(fn, errors: list, *args) -> None:

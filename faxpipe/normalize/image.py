@@ -1,9 +1,10 @@
 """Raster images through Pillow: JPEG (JFIF / Exif, baseline and progressive, grey, YCbCr, CMYK)
 and the TIFF images that are not fax pages. Exif orientation (tag 274, Exif 2.3 §4.6.4) is
 applied. A JPEG much larger than the page is decoded at a reduced scale when that is still at
-least the size the page needs: by libjpeg-turbo in eighths, straight to grey (:mod:`turbojpeg`),
-or by Pillow's draft mode at 1/2, 1/4 or 1/8 for what libjpeg-turbo leaves to Pillow
-(:func:`decode_jpeg`). Images over the pixel limit are refused before they are decoded
+least the size the page needs: upright, by libjpeg in eighths and in bands on two cores, shrunk
+onto the page as the rows arrive (:mod:`jpegbands`); else by libjpeg-turbo in eighths, straight
+to grey (:mod:`turbojpeg`), or by Pillow's draft mode at 1/2, 1/4 or 1/8 for what libjpeg-turbo
+leaves to Pillow (:func:`decode_jpeg`). Images over the pixel limit are refused before they are decoded
 (decompression bombs)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Iterator
 from PIL import Image
 
 from ..errors import DocumentError
-from . import turbojpeg
+from . import jpegbands, turbojpeg
 from .geometry import Grey, Target, fit_grey, needed_scale
 from .limits import Deadline, Limits
 
@@ -116,6 +117,12 @@ def jpeg_pages(data: bytes, name: str, target: Target, limits: Limits) -> Iterat
     scale = needed_scale(target, *((h, w) if turned else (w, h)),
                          *((ydpi, xdpi) if turned else (xdpi, ydpi)))
     need = (math.ceil(w * min(scale, 1.0)), math.ceil(h * min(scale, 1.0)))
+    if orientation in (None, 1):
+        page = jpegbands.page(data, image.size, need, target, xdpi, ydpi)
+        if page is not None:
+            deadline.check(name, 1)
+            yield page
+            return
     grey, _ = decode_jpeg(image, data, need, name)
     if orientation not in (None, 1):
         grey = upright(as_image(grey), orientation)
