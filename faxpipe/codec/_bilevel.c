@@ -79,6 +79,21 @@ void bl_pack_row(const uint8_t *flags, int width, uint8_t *out)
     }
 }
 
+/* Whether the n bytes at p are all 0xFF (paper white): an AND of blocks the compiler
+ * vectorises, stopping at the first block with ink. */
+static int all_white(const uint8_t *p, int n)
+{
+    for (int x = 0; x < n; x += 256) {
+        int end = x + 256 < n ? x + 256 : n;
+        uint8_t acc = 0xFF;
+        for (int i = x; i < end; i++)
+            acc &= p[i];
+        if (acc != 0xFF)
+            return 0;
+    }
+    return 1;
+}
+
 void bl_histogram(const uint8_t *grey, size_t grey_stride, int width, int height,
                   uint64_t hist[256])
 {
@@ -92,6 +107,10 @@ void bl_histogram(const uint8_t *grey, size_t grey_stride, int width, int height
     for (int y = 0; y < height; y++) {
         const uint8_t *row = grey + (size_t)y * grey_stride;
         int x = 0;
+        if (all_white(row, width)) {  /* a row of paper */
+            white += (uint32_t)width;
+            x = width;
+        }
         for (; x + 8 <= width; x += 8) {
             uint64_t v;
             memcpy(&v, row + x, 8);
@@ -210,14 +229,21 @@ static void threshold_rows(const uint8_t *grey, size_t gs, int width, int height
                            uint8_t *flags, uint8_t *out, size_t stride)
 {
     /* black when grey < level; level 0 is all white and 256 all black */
-    const uint8_t lvl = (uint8_t)(level > 255 ? 255 : level);
+    if (level <= 0 || level > 255) {
+        memset(flags, level > 255, (size_t)width);
+        for (int y = 0; y < height; y++)
+            bl_pack_row(flags, width, out + (size_t)y * stride);
+        return;
+    }
+    const uint8_t lvl = (uint8_t)level;
     for (int y = 0; y < height; y++) {
         const uint8_t *row = grey + (size_t)y * gs;
-        if (level > 255)
-            memset(flags, 1, (size_t)width);
-        else
-            for (int x = 0; x < width; x++)
-                flags[x] = row[x] < lvl;
+        if (all_white(row, width)) {  /* paper: white at any level up to 255 (most rows of text) */
+            memset(out + (size_t)y * stride, 0, stride);
+            continue;
+        }
+        for (int x = 0; x < width; x++)
+            flags[x] = row[x] < lvl;
         bl_pack_row(flags, width, out + (size_t)y * stride);
     }
 }
@@ -334,17 +360,24 @@ static void classify_tiles(const uint8_t *grey, size_t gs, int width, int height
     for (int y0 = 0, ty = 0; y0 < height; y0 += BL_TILE, ty++) {
         int y1 = y0 + BL_TILE < height ? y0 + BL_TILE : height;
         memset(cols, 0, 4 * (size_t)width);
-        uint32_t rows = 0;
+        uint32_t rows = 0, white = 0;  /* white: sampled rows that are paper, as is the next */
         for (int y = y0; y < y1; y += 4, rows++) {
-            const uint8_t *row = grey + (size_t)y * gs;
-            column_stats(row, y + 1 < height ? row + gs : row, width, lo, hi, mid, tone, blank,
-                         edge);
+            const uint8_t *row = grey + (size_t)y * gs, *below = y + 1 < height ? row + gs : row;
+            if (all_white(row, width) && all_white(below, width)) {
+                white++;  /* every pel smooth, none an edge, a tint only if 255 is one */
+                continue;
+            }
+            column_stats(row, below, width, lo, hi, mid, tone, blank, edge);
         }
+        const uint32_t white_tint = (uint8_t)(255 - lo) < (uint8_t)(hi - lo),
+                       white_mid = (uint8_t)(255 - BL_MID_LO) < BL_MID_HI - BL_MID_LO;
         for (int t = 0; t < tiles_x; t++) {
             int x0 = t * BL_TILE, n_cols = x0 + BL_TILE < width ? BL_TILE : width - x0;
-            uint32_t n = rows * (uint32_t)n_cols;
-            uint32_t m = sum_bytes(mid + x0, n_cols), tn = sum_bytes(tone + x0, n_cols);
-            uint32_t content = n - sum_bytes(blank + x0, n_cols), e = sum_bytes(edge + x0, n_cols);
+            uint32_t n = rows * (uint32_t)n_cols, w = white * (uint32_t)n_cols;
+            uint32_t m = sum_bytes(mid + x0, n_cols) + w * white_mid,
+                     tn = sum_bytes(tone + x0, n_cols) + w * white_tint;
+            uint32_t content = n - sum_bytes(blank + x0, n_cols) - w * !white_tint,
+                     e = sum_bytes(edge + x0, n_cols);
             uint8_t k = 32 * m >= n && 4 * m >= content ? TILE_PHOTO
                       : 32 * tn >= n && 2 * tn >= content && 4 * e <= content ? TILE_TINT
                       : e ? TILE_TEXT : TILE_EMPTY;
