@@ -150,8 +150,9 @@ static PyObject *py_shrink(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* shrink_needs(in_size, out_size) -> bytes of native int32: for each output row of a shrink
- * from in_size rows to out_size, the end of the input rows it reads (rs_input_ends) */
+/* shrink_needs(in_size, out_size) -> (bytes of native int32, taps): for each output row of a
+ * shrink from in_size rows to out_size, the end of the input rows it reads (rs_input_ends);
+ * it reads the `taps` rows before that end */
 static PyObject *py_shrink_needs(PyObject *self, PyObject *args)
 {
     int in, out;
@@ -162,11 +163,12 @@ static PyObject *py_shrink_needs(PyObject *self, PyObject *args)
     PyObject *ends = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)out * (Py_ssize_t)sizeof(int32_t));
     if (!ends)
         return NULL;
-    if (rs_input_ends(in, out, (int32_t *)PyBytes_AS_STRING(ends)) != RS_OK) {
+    int taps;
+    if (rs_input_ends(in, out, (int32_t *)PyBytes_AS_STRING(ends), &taps) != RS_OK) {
         Py_DECREF(ends);
         return PyErr_NoMemory();
     }
-    return ends;
+    return Py_BuildValue("(Ni)", ends, taps);
 }
 
 static PyMethodDef methods[] = {
@@ -178,7 +180,7 @@ static PyMethodDef methods[] = {
     {"shrink", py_shrink, METH_VARARGS,
      "shrink(src, in_w, in_h, in_stride, dst, offset, out_stride, out_w, out_h, y0, y1): rows y0..y1 of the triangle-filtered reduction, into dst"},
     {"shrink_needs", py_shrink_needs, METH_VARARGS,
-     "shrink_needs(in_size, out_size) -> int32 bytes: the end of the input rows each output row reads"},
+     "shrink_needs(in_size, out_size) -> (int32 bytes, taps): the end of the input rows each output row reads, and how many it reads"},
     {NULL, NULL, 0, NULL},
 };
 

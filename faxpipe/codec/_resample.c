@@ -193,15 +193,16 @@ int rs_shrink(const uint8_t *in, size_t in_stride, int in_w, int in_h, uint8_t *
     return status;
 }
 
-int rs_input_ends(int in, int out, int32_t *ends)
+int rs_input_ends(int in, int out, int32_t *ends, int *taps)
 {
-    if (!ends || in < 1 || out < 1 || out > in || in > RS_MAX_SIDE)
+    if (!ends || !taps || in < 1 || out < 1 || out > in || in > RS_MAX_SIDE)
         return RS_ERR_ARGS;
     coeffs c;
     if (make_coeffs(in, out, 0, out, &c))
         return RS_ERR_NOMEM;
     for (int i = 0; i < out; i++)
         ends[i] = c.first[i] + c.taps;
+    *taps = c.taps;
     free_coeffs(&c);
     return RS_OK;
 }

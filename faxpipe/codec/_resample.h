@@ -19,8 +19,8 @@ int rs_shrink(const uint8_t *in, size_t in_stride, int in_w, int in_h, uint8_t *
               size_t out_stride, int out_w, int out_h, int y0, int y1);
 
 /* For each of the `out` output rows (or columns) of a reduction from `in`, the end of the input
- * rows it reads: output row i uses input rows below ends[i] only (non-decreasing in i), so it can
- * be made once those have arrived. RS_OK, or RS_ERR_ARGS / RS_ERR_NOMEM. */
-int rs_input_ends(int in, int out, int32_t *ends);
+ * rows it reads: output row i uses the *taps input rows below ends[i] only (ends non-decreasing
+ * in i), so it can be made once those have arrived. RS_OK, or RS_ERR_ARGS / RS_ERR_NOMEM. */
+int rs_input_ends(int in, int out, int32_t *ends, int *taps);
 
 #endif

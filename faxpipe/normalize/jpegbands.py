@@ -98,7 +98,11 @@ def page(data, size: tuple[int, int], need: tuple[int, int], target: Target,
 
 
 class _Bands:
-    """One decode: the source rows, the page, which rows have arrived and been shrunk."""
+    """One decode: the source rows, the page, which rows have arrived and been shrunk.
+
+    With a cut, each thread shrinks the page rows made of its own source rows only, as they
+    come; the few page rows whose filter reaches across the cut are made last. Without one
+    (the second thread decoding it all) this thread shrinks the rows as they arrive."""
 
     def __init__(self, data, factor, w, h, target, where):
         from ..codec import _bilevel
@@ -107,8 +111,8 @@ class _Bands:
         self.target, self.where = target, where
         self.pixels = bytearray(w * h)
         self.page = blank_rows(target)
-        self.ends = memoryview(_bilevel.shrink_needs(h, where.height)).cast("i")
-        self.made = 0           # page rows made
+        ends, self.taps = _bilevel.shrink_needs(h, where.height)
+        self.ends = memoryview(ends).cast("i")  # page row i reads source rows [end - taps, end)
         self.arrived = 0        # source rows decoded by the second thread (absolute, from the cut)
         self.done = False       # the second thread has finished (or failed)
         self.error: BaseException | None = None
@@ -124,34 +128,39 @@ class _Bands:
             raise _jpeg.Error(f"decoded at {w}×{h}, not {self.w}×{self.h}")
         return imcu
 
-    def read(self, decoder, y0: int, y1: int, report: bool) -> None:
+    def shrink(self, y0: int, y1: int) -> None:
+        """Page rows [y0, y1) of the content."""
+        if y1 > y0:
+            where = self.where
+            self._shrink(self.pixels, self.w, self.h, self.w, self.page,
+                         where.y * self.target.width + where.x, self.target.width, where.width,
+                         where.height, y0, y1)
+
+    def read(self, decoder, y0: int, y1: int, made: int | None, report: bool) -> int:
+        """Source rows [y0, y1) decoded; after each band, unless ``made`` is None, the page rows
+        from ``made`` on whose source rows are all in, once there are ``SHRINK`` of them or at
+        the end (each call works out the filter's taps anew). The page rows made by then."""
         y = y0
         while y < y1:
             n = min(BAND, y1 - y)
             decoder.read(self.pixels, y * self.w, self.w, n)
             y += n
+            if made is not None:
+                ready = bisect_right(self.ends, y)
+                if ready - made >= SHRINK or (y == y1 and ready > made):
+                    self.shrink(made, ready)
+                    made = ready
             if report:
                 with self.cond:
                     self.arrived = y
                     self.cond.notify()
                 if self.stop:
-                    return
-            else:
-                self.shrink_upto(y)
+                    break
+        return made if made is not None else 0
 
-    def shrink_upto(self, rows: int) -> None:
-        """The page rows whose source rows are all below ``rows``, once there are ``SHRINK``
-        of them or they are the last (each call works out the filter's taps anew)."""
-        ready = bisect_right(self.ends, rows)
-        if ready - self.made >= SHRINK or (ready > self.made and rows >= self.h):
-            where = self.where
-            self._shrink(self.pixels, self.w, self.h, self.w, self.page,
-                         where.y * self.target.width + where.x, self.target.width, where.width,
-                         where.height, self.made, ready)
-            self.made = ready
-
-    def lower(self, decoder, cut: int) -> None:
-        """The second thread: rows from ``cut`` on (its own decoder, skipping to the cut)."""
+    def lower(self, decoder, cut: int, shrinks: bool) -> None:
+        """The second thread: rows from ``cut`` on (its own decoder, skipping to the cut), and
+        when ``shrinks`` the page rows made of them alone."""
         try:
             if decoder is None:
                 decoder = _jpeg.Decoder(self.data)
@@ -159,7 +168,8 @@ class _Bands:
             decoder.skip(cut)
             with self.cond:
                 self.arrived = cut
-            self.read(decoder, cut, self.h, report=True)
+            first = bisect_right(self.ends, cut - 1 + self.taps)  # reads no row above the cut
+            self.read(decoder, cut, self.h, first if shrinks else None, report=True)
         except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
             self.error = exc
         finally:
@@ -168,43 +178,58 @@ class _Bands:
                 self.cond.notify()
 
     def run(self, top, multiscan: bool, split: float | None) -> Grey:
-        h, rows = self.h, self.where.height
+        h = self.h
         if split is None:
             split = default_split(self.w * h)
         if multiscan and 0 < split < 1:
             split = 0.0  # read whole before its first row: the second thread decodes it all
         if split >= 1.0:
             self.start(top)
-            self.read(top, 0, h, report=False)
+            self.read(top, 0, h, 0, report=False)
             return self.grey()
         cut = 0
         if split > 0:
             imcu = self.start(top)
-            cut = min(h, max(imcu, round(h * split / imcu) * imcu))
-        helper = threading.Thread(target=self.lower, args=(None if cut else top, cut),
+            cut = min(h - 1, max(imcu, round(h * split / imcu) * imcu))
+        helper = threading.Thread(target=self.lower, args=(None if cut else top, cut, cut > 0),
                                   name="faxpipe-jpeg", daemon=True)
         helper.start()
         try:
             if cut:
-                self.read(top, 0, cut, report=False)
-            seen = cut
-            while self.made < rows:
+                made = self.read(top, 0, cut, 0, report=False)
                 with self.cond:
-                    while not self.done and self.arrived <= seen:
+                    while not self.done:
                         self.cond.wait()
-                    arrived, done, error = self.arrived, self.done, self.error
-                if error is not None:
-                    raise error
-                if arrived <= seen and done:
-                    raise _jpeg.Error(f"the second decoder stopped at row {arrived} of {h}")
-                self.shrink_upto(arrived)
-                seen = arrived
+                # the page rows whose filter reaches across the cut
+                self.shrink(made, bisect_right(self.ends, cut - 1 + self.taps))
+            else:
+                self.follow()
+            if self.error is not None:
+                raise self.error
         except BaseException:
             self.stop = True
             raise
         finally:
             helper.join()
         return self.grey()
+
+    def follow(self) -> None:
+        """Shrink the rows the second thread decodes as they arrive, to the last."""
+        made = seen = 0
+        while seen < self.h:
+            with self.cond:
+                while not self.done and self.arrived <= seen:
+                    self.cond.wait()
+                arrived, done, error = self.arrived, self.done, self.error
+            if error is not None:
+                raise error
+            if arrived <= seen and done:
+                raise _jpeg.Error(f"the second decoder stopped at row {seen} of {self.h}")
+            ready = bisect_right(self.ends, arrived)
+            if ready - made >= SHRINK or arrived == self.h:
+                self.shrink(made, ready)
+                made = ready
+            seen = arrived
 
     def grey(self) -> Grey:
         return Grey(self.page, self.target.width, self.target.rows)
