@@ -5,8 +5,9 @@ the input rows under it have arrived.
 
 Huffman decoding is sequential and is most of the decode, so the image is cut in two: this
 thread decodes the top ``SPLIT_SHARE`` of the rows and shrinks them; a second thread's own
-decoder entropy-decodes those rows without transforming them (``jpeg_skip_scanlines``), then
-decodes the rest, whose rows this thread shrinks as they come. The rows are the same as one
+decoder entropy-decodes those rows without transforming them (``jpeg_skip_scanlines``, about
+two thirds of the cost of decoding them), then decodes and shrinks the rest. On the bench's
+3000×4000 photograph (5/8: 1875×2500) that is about 45 ms instead of one thread's 55-60. The rows are the same as one
 decoder's (same library, same scaled inverse DCT), and the page the same as
 :func:`~faxpipe.normalize.geometry.fit_grey` makes of them, pel for pel.
 
@@ -33,7 +34,7 @@ except ImportError:  # built without libjpeg's headers: libturbojpeg (ctypes) or
     _jpeg = None
 
 EIGHTHS = tuple((n, 8) for n in range(1, 9))
-SPLIT_SHARE = 0.6  # of the rows decoded by this thread (the other entropy-decodes them first)
+SPLIT_SHARE = 0.65  # of the rows decoded by this thread (the other entropy-decodes them first)
 BAND = 64          # rows decoded per call
 SHRINK = 160       # page rows shrunk per call, at least (but the last ones)
 
