@@ -197,8 +197,15 @@ def write_markdown(path: str, command: str, lines: list[str], notes: list[str]) 
         f"{libtiff.version()} (Debian, ctypes).",
         "",
         "Medians of interleaved runs, in ms; speed-up = libtiff time / faxpipe time. What is "
-        "timed is described in bench/codec.py. Pages: bench/pages.py (A4, 1728 pels; fine 2287 "
-        "rows, standard 1143).",
+        "timed is described in bench/codec.py: both decoders write into a preallocated buffer "
+        "(faxpipe's `decode_into`); \"→ Page\" is `decode`, which allocates a new page. Pages: "
+        "bench/pages.py (A4, 1728 pels; fine 2287 rows, standard 1143).",
+        "",
+        "The white page's cells are tens of microseconds and bound by memory: in this run the "
+        "other pages between its samples push its 494 KB (fine) out of the caches, so both "
+        "codecs read (encode) or write (decode) it from memory, which takes most of the time "
+        "(run alone, `--pages white`, both are faster and the ratios higher; such runs are not "
+        "recorded here).",
         "",
         *lines,
         "",
