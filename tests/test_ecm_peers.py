@@ -4,6 +4,7 @@ image frames are built and checked by faxpipe inside ``+FTM`` / ``+FRM`` data, a
 
 * faxpipe sends MMR in ECM at 14 400 (both ends offer T.6) and MR in ECM (the peer offers MH / MR
   only), several partial pages included; spandsp sends MMR and MR in ECM to faxpipe;
+* faxpipe sends with 64-octet frames (DCS bit 28), five partial pages for one page;
 * the peer with ECM disabled: faxpipe falls back to MR without ECM, both directions.
 Pages compared pixel for pixel."""
 
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from test_class1_peers import CALL_SECONDS, receive_on, send_on, text  # noqa: E402
 from test_peer_spandsp import modem_peer  # noqa: E402
 
-from faxpipe import tiff  # noqa: E402
+from faxpipe import codec, tiff  # noqa: E402
 from faxpipe.fit import coding_order  # noqa: E402
 from faxpipe.page import Page  # noqa: E402
 
@@ -52,6 +53,30 @@ def test_faxpipe_sends_in_ecm_to_spandsp(tmp_path, compressions, coding):
     dcs = result.negotiated[0]
     assert dcs.ecm and dcs.coding == coding and dcs.rate.bps == 14400 and dcs.min_bits == 0, log
     assert peer.ok and peer.ecm and peer.pages_rx == 2 and peer.rate == 14400 and peer.encoding == coding, log
+    assert [tp.page.data for tp in tiff.read(received)] == [p.data for p in pages]
+
+
+def test_faxpipe_sends_64_octet_frames_to_spandsp(tmp_path):
+    """DCS bit 28 (T.30 Table 2): 64-octet ECM frames, so a partial page of 256 frames holds only
+    16 kB and this page takes several, each announced by its PPS with its frame count."""
+    peers = modem_peer()
+    pages = [text_page(35, 2000)]
+    received = tmp_path / "rx.tif"
+    with peers.start_spandsp_modem("answer", receive=received, ecm=True, compressions="mh,mr,mmr",
+                                   timeout=CALL_SECONDS, log_level=1) as modem:
+        result = send_on(modem.pty, "123", pages, tmp_path / "tx.log", ecm_frame_size=64)
+        peer = modem.wait(timeout=CALL_SECONDS)
+    log = f"{text(tmp_path / 'tx.log')}\npeer {peer.fields}\n{peer.log[-3000:]}"
+    assert result.ok and result.confirmed_pages == 1, log
+    dcs = result.negotiated[0]
+    assert dcs.ecm and dcs.ecm_frame_64 and dcs.coding == "mmr", log
+    # one PPS per partial page (T.30 §A.4): its last FIF octet is the frame count less one
+    pps = [line.split()[-4:] for line in (tmp_path / "tx.log").read_text().splitlines()
+           if "frame out: PPS" in line]
+    frames = -(-len(codec.encode(pages[0], "mmr", rtc=True)) // 64)
+    assert len(pps) == -(-frames // 256) >= 2, log
+    assert sum(int(fif[-1], 16) + 1 for fif in pps) == frames, log
+    assert peer.ok and peer.ecm and peer.pages_rx == 1, log
     assert [tp.page.data for tp in tiff.read(received)] == [p.data for p in pages]
 
 
