@@ -31,7 +31,7 @@ from test_softmodem import serve_pair  # noqa: E402
 from drivers import class1, modemtest, probe, replay  # noqa: E402
 from drivers.at import ATChannel, Transcript, open_port  # noqa: E402
 from drivers.class2 import Class2Modem  # noqa: E402
-from faxpipe import codec  # noqa: E402
+from faxpipe import codec, tiff  # noqa: E402
 from faxpipe.cli import main  # noqa: E402
 from faxpipe.jobs import config  # noqa: E402
 
@@ -286,6 +286,22 @@ def test_modem_test_spandsp(tmp_path, modems, rate, modulation):
     assert (report.fax_class, report.rate, report.modulation, report.ecm) == ("1", rate, modulation, False)
     assert report.coding == peer.encoding and report.remote_ident == "+1 555 0199"
     assert report.pages[0].octets > 0 and report.pages[0].response == "MCF" and report.retrains == 0
+
+
+def test_modem_test_answers_spandsp(tmp_path):
+    """--answer on spandsp's T.31 modem: its T.30 terminal calls and sends two pages; the report
+    counts the rows of each page we decoded ourselves, and both ends agree on the pages."""
+    pages = modemtest.test_pages(["letter", "text"], rows=180)
+    tx = tmp_path / "tx.tif"
+    tiff.write(tx, pages, compression="g3-1d")
+    with modem_peer().start_spandsp_modem("call", send=tx, timeout=60) as modem:
+        report = modemtest.test_device(modem.pty, answer=True, fax_class="1", log=tmp_path / "a.log",
+                                       wait=30)
+        peer = modem.wait(timeout=30)
+    assert report.ok and peer.ok and peer.pages_tx == 2, report.table()
+    assert report.role == "answering" and report.pages_confirmed == report.pages_total == 2
+    assert [(p.rows, p.bad_rows, p.response) for p in report.pages] == [(180, 0, "MCF")] * 2
+    assert report.rate == peer.rate == 14400 and report.remote_ident
 
 
 def test_cli_probe_and_test(tmp_path, capsys):
