@@ -1,18 +1,20 @@
 """POST /uapi/faxes/@me/0003*210 with a one-page PDF under concurrent load on loopback.
 
-    python bench/api.py [--requests 10000] [--clients 8] [--client httpx|wrk] [--pdf FILE]
+    python bench/api.py [--requests 10000] [--clients 8] [--client httpx|wrk] [--pdf FILE] [--converters N]
 
-``faxpipe serve --no-worker`` runs in a subprocess (uvicorn, SQLite in a temporary data
-directory, nothing sent); an organization, a user, the extension 0003*210 and a token are made
-with the admin library. Load: ``--clients`` concurrent clients, each with its own keep-alive
-connection, POSTing the specification's request with a one-page PDF (fixtures/pages/letter.pdf)
-as ``files`` — with httpx (threads in this process, exactly ``--requests`` requests) or with
-Debian's wrk (``--client wrk``: 2 threads, ``--clients`` connections, run long enough for
-``--requests``). Reported: p50 / p90 / p99 latency, requests per second, errors (anything but 200),
-the server's RSS after a warm-up and after every tenth of the run (flat?), and what one request
-costs apart from HTTP: the PDF's conversion to TIFF-F (pdfium render, bilevel, G4, write) measured
-in-process on one core, and the same POST without a document (204: HTTP, auth, multipart, no
-conversion) under the same load — so it is plain what dominates the latency.
+``faxpipe serve --no-worker`` runs in a subprocess (uvicorn, SQLite in a temporary data directory,
+nothing sent; conversions in its worker processes, one per core, or ``--converters`` of them, 0 for
+threads in the server process); an organization, a user, the extension 0003*210 and a token are
+made with the admin library. Load: ``--clients`` concurrent clients, each with its own keep-alive
+connection, POSTing the specification's request with a one-page PDF (fixtures/pages/letter.pdf) as
+``files`` — with httpx (threads in this process, exactly ``--requests`` requests) or with Debian's
+wrk (``--client wrk``: 2 threads, ``--clients`` connections, run long enough for ``--requests``).
+Reported: p50 / p90 / p99 latency, requests per second, errors (anything but 200), the server's RSS
+(its own and its conversion processes', added up) after a warm-up and after every tenth of the run
+(flat?), its CPU time per request (likewise added up), and what one request costs apart from HTTP:
+the PDF's conversion to TIFF-F (pdfium render, bilevel, G4, write) measured in-process on one core,
+and the same POST without a document (204: HTTP, auth, multipart, no conversion) under the same
+load — so it is plain what dominates the latency.
 """
 
 from __future__ import annotations
@@ -50,18 +52,45 @@ def body(pdf: bytes | None) -> bytes:
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's conversion processes)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, ()))
+    return found
+
+
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    """Resident memory of ``pid`` and its descendants."""
+    total = 0
+    for p in family(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (all its threads)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of process ``pid`` and its descendants (all their threads)."""
+    total = 0
+    for p in family(pid):
+        try:
+            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -171,6 +200,8 @@ def main() -> int:
     p.add_argument("--client", choices=["httpx", "wrk"], default="httpx")
     p.add_argument("--pdf", default=str(ROOT / "fixtures" / "pages" / "letter.pdf"))
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    p.add_argument("--converters", type=int, metavar="N",
+                   help="faxpipe serve --converters N (default: its own, one process per core)")
     args = p.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package wrk)")
@@ -184,7 +215,8 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = work / "serve.log"
-    proc = start_server(data, port, log, extra=["--no-worker"])
+    extra = ["--no-worker"] + ([f"--converters={args.converters}"] if args.converters is not None else [])
+    proc = start_server(data, port, log, extra=extra)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
     payload, empty = body(pdf), body(None)
     try:
@@ -198,12 +230,12 @@ def main() -> int:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit(f"the server did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        print(f"faxpipe serve --no-worker on {base} (pid {proc.pid}), {os.cpu_count()} cores; "
+        print(f"faxpipe serve {' '.join(extra)} on {base} (pid {proc.pid}), {os.cpu_count()} cores; "
               f"{args.clients} concurrent clients ({args.client}); one-page PDF {Path(args.pdf).name} "
               f"({len(pdf):,} bytes, body {len(payload):,} bytes)")
         warm, _, warm_s = httpx_load(base, headers, payload, 200, args.clients, proc.pid, [])
         rss_before = rss_kib(proc.pid)
-        print(f"warm-up: 200 requests, {200 / warm_s:.0f} req/s; server RSS {rss_before / 1024:.1f} MiB")
+        print(f"warm-up: 200 requests, {200 / warm_s:.0f} req/s; server RSS (with its conversion processes) {rss_before / 1024:.1f} MiB")
         samples: list = []
         cpu0 = cpu_seconds(proc.pid)
         if args.client == "httpx":

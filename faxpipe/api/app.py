@@ -39,13 +39,14 @@ MULTIPART_OVERHEAD = 64 << 10    # headers and boundaries around the parts
 
 
 class FaxApi:
-    """``FaxApi(store, data_dir, config)`` is an ASGI application."""
+    """``FaxApi(store, data_dir, config)`` is an ASGI application; ``processes``: convert in
+    that many worker processes (see :mod:`.service`) instead of threads."""
 
     def __init__(self, store: Store, data_dir: str | os.PathLike, config: Config | None = None,
-                 converter=None):
+                 converter=None, processes: int = 0):
         self.store = store
         self.config = config or Config()
-        self.service = FaxService(store, data_dir, self.config, converter)
+        self.service = FaxService(store, data_dir, self.config, converter, processes)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -66,6 +67,7 @@ class FaxApi:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.service.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.service.close()

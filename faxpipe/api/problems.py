@@ -27,6 +27,9 @@ class ApiError(FaxpipeError):
         self.status = status if status is not None else STATUS.get(code, 400)
         self.headers = headers   # extra response headers, (name, value) byte pairs
 
+    def __reduce__(self):        # raised in a conversion process, answered by the server
+        return type(self), (self.code, self.reason, self.status, self.headers)
+
 
 def status_of(exc: FaxpipeError) -> int:
     return getattr(exc, "status", None) or STATUS.get(exc.code, 400)

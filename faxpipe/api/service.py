@@ -1,7 +1,12 @@
 """What the endpoints do, apart from HTTP: convert once, store as TIFF-F, queue per recipient.
 
-Conversion runs in a thread pool of its own (pdfium, the codec and Pillow release the GIL for
-the heavy work), database calls in the default executor: the event loop never waits on either.
+Conversion runs in a pool of its own, database calls in the default executor: the event loop
+never waits on either. The pool is made of threads (pdfium, the codec and Pillow release the GIL
+for the heavy work), or, with ``processes`` (what ``faxpipe serve`` uses), of worker processes:
+PDFium allows one call at a time in a process and the GIL serialises the Python around it, so
+threads keep only 1.2-1.4 of two cores busy converting one-page PDFs; processes use them all.
+A worker process that dies (a document that crashes a renderer) breaks its pool: the pool is
+replaced and each request that was in it is tried once more.
 """
 
 from __future__ import annotations
@@ -10,7 +15,11 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
+import multiprocessing
 import os
+import select
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +45,7 @@ class Created:
 def convert_to_tiff(files: list[tuple[str, bytes]], request: fields.FaxRequest, sender: str,
                     path: str, max_bytes: int) -> int:
     """Convert every file into one document and write it as TIFF-F (G4) at ``path``; returns
-    the page count (0: nothing written). Runs in a worker thread (or process)."""
+    the page count (0: nothing written). Runs in a worker thread or process."""
     header = Header(text=request.header_text or "", sender=sender)
     document = convert(files, request.resolution, header=header, limits=Limits(max_bytes=max_bytes))
     if len(document) == 0:
@@ -48,29 +57,100 @@ def convert_to_tiff(files: list[tuple[str, bytes]], request: fields.FaxRequest, 
     return len(document)
 
 
+def _warm(server: int) -> None:
+    """A conversion process's start: the renderers and codecs loaded before its first request,
+    and a watch on the server process: a server killed before it could stop its pool leaves no
+    conversion process behind."""
+    from .. import normalize, tiff  # noqa: F401 - imported for their start-up cost
+
+    threading.Thread(target=_outlive_not, args=(server,), name="faxpipe-watch", daemon=True).start()
+
+
+def _outlive_not(server: int) -> None:
+    """Return only to end this process, when process ``server`` has ended."""
+    try:
+        handle = os.pidfd_open(server)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])         # readable once the process has ended
+    else:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(server, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:
+                continue
+    os._exit(0)
+
+
+def _ready() -> None:
+    """A task that only makes the pool start a worker process."""
+
+
 class FaxService:
+    """``processes``: convert in that many worker processes instead of threads (0)."""
+
     def __init__(self, store: Store, data_dir: str | os.PathLike, config: Config,
-                 converter: concurrent.futures.Executor | None = None):
+                 converter: concurrent.futures.Executor | None = None, processes: int = 0):
         self.store, self.config = store, config
         self.documents = Path(data_dir) / "faxes"
         self.documents.mkdir(parents=True, exist_ok=True)
         self._own_converter = converter is None
         self._converter = converter
+        self.processes = processes
 
     @property
     def converter(self) -> concurrent.futures.Executor:
         """The conversion pool; our own is made on first use (again after :meth:`close`: an ASGI
         server may run the application's lifespan more than once)."""
         if self._converter is None:
-            self._converter = concurrent.futures.ThreadPoolExecutor(
-                max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="convert")
+            if self.processes > 0:
+                # forkserver: the server has threads, which fork must not copy; the server
+                # process loads this module once, and each worker starts as a copy of it
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                self._converter = concurrent.futures.ProcessPoolExecutor(
+                    self.processes, mp_context=context, initializer=_warm, initargs=(os.getpid(),))
+            else:
+                self._converter = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="convert")
         return self._converter
 
+    def start(self) -> None:
+        """Start the conversion processes now rather than on the first requests."""
+        if self.processes > 0 and self._own_converter:
+            pool = self.converter
+            for _ in range(self.processes):
+                pool.submit(_ready)
+
     def close(self) -> None:
+        """Stop the pool; worker processes are waited for (uvicorn ends the process on SIGTERM
+        right after the application's shutdown, before anything else could stop them)."""
         if self._converter is not None:
-            self._converter.shutdown(wait=False, cancel_futures=True)
+            self._converter.shutdown(wait=isinstance(self._converter, concurrent.futures.ProcessPoolExecutor),
+                                     cancel_futures=True)
             if self._own_converter:
                 self._converter = None
+
+    async def _convert(self, *args) -> int:
+        """convert_to_tiff(*args) in the pool; a pool broken by a worker that died is replaced
+        and the conversion tried once more."""
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            pool = self.converter
+            try:
+                return await loop.run_in_executor(pool, convert_to_tiff, *args)
+            except concurrent.futures.BrokenExecutor:
+                log.error("a conversion worker stopped; the conversion pool is started again")
+                if self._own_converter and self._converter is pool:
+                    self._converter = None
+                    pool.shutdown(wait=False, cancel_futures=True)
+        raise not_queued("the document could not be converted: the conversion process stopped")
 
     async def db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
@@ -87,10 +167,8 @@ class FaxService:
             return Created(None)
         uid = uuid.uuid4().hex
         path = self.documents / f"{uid}.tif"
-        loop = asyncio.get_running_loop()
-        pages = await loop.run_in_executor(
-            self.converter, convert_to_tiff, files, request, request.csid or ctx.extension.number,
-            str(path), self.config.limits.max_file_bytes)
+        pages = await self._convert(files, request, request.csid or ctx.extension.number, str(path),
+                                    self.config.limits.max_file_bytes)
         if pages == 0:
             return Created(None)
         fax = NewFax(user_id=ctx.user.id, extension_id=ctx.extension.id, uid=uid, pages=pages,

@@ -10,6 +10,7 @@ each fax it receives under ``DATA/received/`` (TIFF-F, preview PNG, transcript):
 from __future__ import annotations
 
 import logging
+import os
 
 from . import dbargs
 
@@ -22,6 +23,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--config", metavar="FILE", help="TOML: modems, retry policy, API limits")
     p.add_argument("--no-worker", action="store_true", help="serve the API only")
+    p.add_argument("--converters", type=int, metavar="N", default=None,
+                   help="conversion worker processes (default: one per core; 0: threads in the "
+                        "server process)")
     p.set_defaults(run=run)
 
 
@@ -44,8 +48,9 @@ def run(args) -> int:
         worker = Worker(store, config, args.data_dir, sender=modem_sender())
         worker.start()
     try:
-        uvicorn.run(FaxApi(store, args.data_dir, config), host=args.host, port=args.port,
-                    log_level="info")
+        processes = args.converters if args.converters is not None else os.cpu_count() or 1
+        uvicorn.run(FaxApi(store, args.data_dir, config, processes=max(0, processes)), host=args.host,
+                    port=args.port, log_level="info")
     finally:
         if worker is not None:
             worker.stop(timeout=5)
