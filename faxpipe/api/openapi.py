@@ -118,7 +118,8 @@ def document(limits: ApiLimits | None = None) -> dict:
                 "get": {
                     "operationId": "listFaxes", "summary": "The extension's faxes, newest first",
                     "parameters": [
-                        {"name": "startIndex", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                        {"name": "startIndex", "in": "query",
+                         "schema": {"type": "integer", "minimum": 0, "maximum": 1 << 31, "default": 0}},
                         {"name": "count", "in": "query",
                          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
                     "responses": {"200": {"description": "a page of faxes", "content": json_of("FaxList")},
