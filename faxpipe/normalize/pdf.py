@@ -131,7 +131,9 @@ def open_document(data: bytes, name: str, limits: Limits):
     if count > limits.max_pages:
         close(doc)
         raise DocumentError(f"{name}: {count} pages, more than the {limits.max_pages} allowed")
-    return doc, Structure(count, _encrypted(doc), repaired, data)
+    # a file that pypdf decrypted and wrote out again is no longer encrypted: pypdf says it was
+    encrypted = _encrypted(doc) or bool(reader is not None and reader.is_encrypted)
+    return doc, Structure(count, encrypted, repaired, data)
 
 
 def _encrypted(doc) -> bool:
