@@ -426,8 +426,10 @@ def _fraction(value: float) -> tuple[int, int]:
 
 def write(target: str | os.PathLike | BinaryIO, pages: Iterable[Page], compression: str = "g4",
           fill_order: int = 2, byte_order: str = "II") -> int:
-    """Write pages as one TIFF-F file to a path (replaced atomically) or a binary file object.
+    """Write pages as one TIFF-F file to a path or a binary file object.
 
+    A path is replaced atomically and durably: the data is synced before the rename and the
+    directory after it, so once this returns the file survives a crash or a power cut, whole.
     Returns the number of bytes written.
     """
     data = to_bytes(pages, compression, fill_order, byte_order)
@@ -438,11 +440,28 @@ def write(target: str | os.PathLike | BinaryIO, pages: Iterable[Page], compressi
     try:
         with open(tmp, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    _sync_directory(os.path.dirname(os.path.abspath(target)))
     return len(data)
+
+
+def _sync_directory(path: str) -> None:
+    """Make a rename in ``path`` durable (POSIX: fsync of the directory)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return   # a platform whose directories cannot be opened
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass     # file systems that refuse to sync a directory
+    finally:
+        os.close(fd)
 
 
 def to_bytes(pages: Iterable[Page], compression: str = "g4", fill_order: int = 2,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 import struct
 import time
@@ -491,3 +492,30 @@ def test_reduced_resolution_images_are_skipped(real_files):
     data = _patch(data, "I", _entry_offset(data, 254) + 8, 1)  # page 1 becomes a thumbnail
     (only,) = tiff.from_bytes(data)
     assert only.page == drawn_page(1733)
+
+
+def test_write_to_a_path_is_durable(tmp_path, monkeypatch):
+    """The data is synced before the rename that puts it in place, and the directory after it
+    (POSIX), so a fax stored before its 200 answer survives a power cut, whole; no temporary
+    file is left behind."""
+    synced, renamed = [], []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        renamed.append((len(synced), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "fax.tif"
+    page = drawn_page(height=40)
+    tiff.write(target, [page], "g4")
+    assert renamed == [(1, str(target))]                  # the data synced first, under its temp name
+    assert synced[0].startswith(str(target) + ".tmp")
+    assert synced[1:] == [str(tmp_path)]                  # then the directory holding the new name
+    assert [p.name for p in tmp_path.iterdir()] == ["fax.tif"]
+    assert tiff.read(target)[0].page == page
