@@ -117,3 +117,27 @@ def test_a_conversion_process_ends_with_the_server():
         for p in (server, watcher):
             if p.poll() is None:
                 p.kill()
+
+
+def test_stale_temporaries_are_removed_at_start(tmp_path):
+    """A conversion process killed between writing a document and renaming it leaves
+    ``<uid>.tif.tmp<pid>``; the service removes such files when it starts, once they are an
+    hour old (younger ones may belong to another server writing into the same directory)."""
+    from faxpipe.api.service import STALE_SECONDS, remove_stale_temporaries
+
+    documents = tmp_path / "faxes"
+    documents.mkdir()
+    old, young, fax = (documents / "a.tif.tmp123", documents / "b.tif.tmp456", documents / "c.tif")
+    for path in (old, young, fax):
+        path.write_bytes(b"II*\0")
+    hour_ago = time.time() - STALE_SECONDS - 60
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(fax, (hour_ago, hour_ago))
+    store = Store.open(tmp_path)
+    try:
+        FaxApi(store, tmp_path, Config())   # the service starts on the data directory
+        assert sorted(p.name for p in documents.iterdir()) == ["b.tif.tmp456", "c.tif"]
+    finally:
+        store.close()
+    assert remove_stale_temporaries(documents, now=time.time() + 2 * STALE_SECONDS) == 1
+    assert sorted(p.name for p in documents.iterdir()) == ["c.tif"]

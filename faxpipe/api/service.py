@@ -92,6 +92,27 @@ def _ready() -> None:
     """A task that only makes the pool start a worker process."""
 
 
+STALE_SECONDS = 3600   # a document is written in milliseconds: older temporaries are orphans
+
+
+def remove_stale_temporaries(documents: Path, now: float | None = None) -> int:
+    """Remove the temporary files (``<uid>.tif.tmp<pid>``, see tiff.write) that a conversion
+    process killed between writing and renaming left behind; returns how many. Only old ones:
+    another server may be writing into the same directory right now."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in documents.glob("*.tif.tmp*"):
+        try:
+            if now - path.stat().st_mtime > STALE_SECONDS:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    if removed:
+        log.info("removed %d stale temporary document file(s) from %s", removed, documents)
+    return removed
+
+
 class FaxService:
     """``processes``: convert in that many worker processes instead of threads (0)."""
 
@@ -100,6 +121,7 @@ class FaxService:
         self.store, self.config = store, config
         self.documents = Path(data_dir) / "faxes"
         self.documents.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.documents)
         self._own_converter = converter is None
         self._converter = converter
         self.processes = processes
