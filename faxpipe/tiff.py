@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import BinaryIO, Iterable, Iterator
 
 from . import codec
+from .cores import usable_cores
 from .errors import CodecError
 from .page import Page, check_geometry
 
@@ -502,7 +503,7 @@ def _coded(pages: list[Page], how, bit_order: str) -> Iterator[bytes]:
     def encode(page: Page) -> bytes:
         return codec.encode(page, how.scheme, bit_order=bit_order, **dict(how.encode_args))
 
-    workers = min(_ENCODERS, len(pages), _cores())
+    workers = min(_ENCODERS, len(pages), usable_cores())
     if workers < 2:
         yield from map(encode, pages)
         return
@@ -511,13 +512,6 @@ def _coded(pages: list[Page], how, bit_order: str) -> Iterator[bytes]:
 
 
 _ENCODERS = 4
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _write_ifd(out: io.BytesIO, order: str, entries: list) -> int:

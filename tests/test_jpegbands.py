@@ -99,7 +99,7 @@ def test_one_core_decodes_in_this_thread_alone(files, monkeypatch):
     data = files["photo"]
     need = _need(_size(data))
     whole = _whole(data, need)
-    monkeypatch.setattr(jpegbands, "_cores", lambda: 1)
+    monkeypatch.setattr(jpegbands, "usable_cores", lambda: 1)
 
     def no_threads(*args, **kwargs):
         raise AssertionError("a thread was started on one core")
@@ -110,15 +110,15 @@ def test_one_core_decodes_in_this_thread_alone(files, monkeypatch):
 
 
 def test_the_cut_needs_a_free_core(monkeypatch):
-    monkeypatch.setattr(jpegbands, "_cores", lambda: 2)
+    monkeypatch.setattr(jpegbands, "usable_cores", lambda: 2)
     monkeypatch.setattr(jpegbands, "_others_running", lambda: 0)
     assert jpegbands.default_split(4_000_000) == jpegbands.SPLIT_SHARE
     assert jpegbands.default_split(1000) == 1.0  # small: not worth a thread
     monkeypatch.setattr(jpegbands, "_others_running", lambda: 1)
     assert jpegbands.default_split(4_000_000) == 0.0  # the second thread decodes it all
-    monkeypatch.setattr(jpegbands, "_cores", lambda: 4)
+    monkeypatch.setattr(jpegbands, "usable_cores", lambda: 4)
     assert jpegbands.default_split(4_000_000) == jpegbands.SPLIT_SHARE
-    monkeypatch.setattr(jpegbands, "_cores", lambda: 1)
+    monkeypatch.setattr(jpegbands, "usable_cores", lambda: 1)
     assert jpegbands.default_split(4_000_000) == 1.0
     assert jpegbands._others_running() >= 0  # read from /proc/loadavg, or 0
 

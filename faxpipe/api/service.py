@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import tiff
+from ..cores import usable_cores
 from ..errors import FaxpipeError
 from ..jobs.config import Config
 from ..jobs.store import NewFax, Store
@@ -140,7 +141,7 @@ class FaxService:
                     self.processes, mp_context=context, initializer=_warm, initargs=(os.getpid(),))
             else:
                 self._converter = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="convert")
+                    max_workers=usable_cores(), thread_name_prefix="convert")
         return self._converter
 
     def start(self) -> None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cores import usable_cores
 from . import EXIT_INVALID, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 
 COMPRESSIONS = {"mh": "g3-1d", "mr": "g3-2d", "mmr": "g4"}  # T.4 1-D, T.4 2-D, T.6
@@ -219,6 +220,6 @@ def run(args) -> int:
         print(f"{args.output}: {pages} page{'s' * (pages != 1)}, {size:,} bytes")
         return EXIT_OK
     start = time.perf_counter()
-    results = run_batch(sources, args.out_dir, options, args.jobs or os.cpu_count() or 1)
+    results = run_batch(sources, args.out_dir, options, args.jobs or usable_cores())
     print(summary(results, time.perf_counter() - start))
     return EXIT_OK if all(r.ok for r in results) else EXIT_SOME_FAILED

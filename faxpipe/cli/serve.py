@@ -10,7 +10,6 @@ each fax it receives under ``DATA/received/`` (TIFF-F, preview PNG, transcript):
 from __future__ import annotations
 
 import logging
-import os
 
 from . import dbargs
 
@@ -33,6 +32,7 @@ def run(args) -> int:
     import uvicorn
 
     from ..api import FaxApi
+    from ..cores import usable_cores
     from ..jobs import config as _config
     from ..jobs.worker import Worker
 
@@ -48,7 +48,7 @@ def run(args) -> int:
         worker = Worker(store, config, args.data_dir, sender=modem_sender())
         worker.start()
     try:
-        processes = args.converters if args.converters is not None else os.cpu_count() or 1
+        processes = args.converters if args.converters is not None else usable_cores()
         uvicorn.run(FaxApi(store, args.data_dir, config, processes=max(0, processes)), host=args.host,
                     port=args.port, log_level="info")
     finally:

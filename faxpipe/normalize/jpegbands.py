@@ -21,10 +21,10 @@ any file libjpeg fails or warns on: Pillow's verdict stands on those)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from bisect import bisect_right
 
+from ..cores import usable_cores
 from . import turbojpeg
 from .geometry import SPLIT_PELS, Grey, Target, blank_rows, shrink_placement
 
@@ -43,13 +43,6 @@ def available() -> bool:
     return _jpeg is not None
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def _others_running() -> int:
     """Tasks running or ready to run on the machine right now besides this thread (the
     instantaneous count of /proc/loadavg); 0 where it cannot be read."""
@@ -66,7 +59,7 @@ def default_split(pels: int) -> float:
     come) when other work keeps the other cores busy, as the second decoder's skipping would
     then cost more than it saves (another process at 100 % on one of two cores: 58 → 78 ms);
     everything, in this thread, on one core or for a small image."""
-    cores = _cores()
+    cores = usable_cores()
     if cores < 2 or pels < SPLIT_PELS:
         return 1.0
     return SPLIT_SHARE if _others_running() < cores - 1 else 0.0
