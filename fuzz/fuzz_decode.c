@@ -8,7 +8,8 @@
  *   byte 4  round trip: min_bits = 4 * value
  *   byte 5  reserved
  * Decode: the payload is the stream. Checks the result's invariants, that the byte-mirrored
- * stream decoded LSB-first gives the same result, and touches every returned byte.
+ * stream decoded LSB-first gives the same result, that both ways of decoding 2-D rows (b1 by
+ * search, by tables; enum t4_decoder) give it too, and touches every returned byte.
  * Round trip: the payload is a bitmap (rows of ceil(width / 8) bytes, at most 64 rows);
  * decode(encode(x)) must be x with no bad row and `terminated` equal to RTC, or abort().
  *
@@ -90,6 +91,21 @@ static void fuzz_decode(const uint8_t *data, size_t len, int width, int max_rows
         fail("LSB-first decode of the mirrored stream differs", width, a.rows_decoded, o);
     free(mirrored);
     free(into);
+
+    for (int way = T4_DECODE_SEARCH; way <= T4_DECODE_TABLES; way++) {
+        t4_options w = *o;
+        w.decoder = way;
+        if (t4_decode(data, len, width, max_rows, &w, &b) != T4_OK)
+            fail("t4_decode refused valid arguments (one way)", width, max_rows, o);
+        if (a.rows_decoded != b.rows_decoded || a.bad_rows != b.bad_rows ||
+            a.consecutive_bad != b.consecutive_bad || a.trailing_bad != b.trailing_bad ||
+            a.terminated != b.terminated || a.bytes_used != b.bytes_used ||
+            (size && memcmp(a.rows, b.rows, size)))
+            fail(way == T4_DECODE_SEARCH ? "search differs from the automatic choice"
+                                         : "tables differ from the automatic choice",
+                 width, a.rows_decoded, o);
+        t4_result_free(&b);
+    }
     t4_result_free(&a);
 }
 

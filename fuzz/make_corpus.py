@@ -47,8 +47,17 @@ def page(width: int, height: int, seed: int) -> Page:
     return Page(width, height, np.packbits(pixels, axis=1).tobytes())
 
 
+def dithered(width: int, height: int, seed: int) -> Page:
+    """Random pels on a grey ramp: busy rows, which the decoder sends to its tables."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0.2, 0.8, width)[None, :]
+    pixels = rng.random((height, width)) < ramp
+    return Page(width, height, np.packbits(pixels, axis=1).tobytes())
+
+
 def seeds():
-    pages = [page(1728, 12, 1), page(37, 6, 2), page(2600, 3, 3), page(1, 4, 4), page(200, 0, 5)]
+    pages = [page(1728, 12, 1), page(37, 6, 2), page(2600, 3, 3), page(1, 4, 4), page(200, 0, 5),
+             dithered(300, 48, 7), dithered(64, 40, 8)]
     for p in pages:
         for scheme in SCHEME:
             for lsb in (False, True):

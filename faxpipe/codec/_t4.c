@@ -34,14 +34,14 @@ static t4_entry dec_white[1 << WHITE_BITS];
 static t4_entry dec_black[1 << BLACK_BITS];
 
 enum { MODE_P, MODE_H, MODE_V, MODE_EXT, MODE_ZEROS };
-typedef struct { int8_t mode; int8_t delta; uint8_t len; } t4_mode;
+typedef struct __attribute__((aligned(4))) { int8_t mode; int8_t delta; uint8_t len; } t4_mode;
 #define MODE_BITS 7
 static t4_mode dec_mode[1 << MODE_BITS];
 
 /* Up to four vertical-mode codes that lie whole within the next VRUN_BITS bits, so that the
  * commonest 2-D codes (T.4 Table 4: V0 is 1 bit, VR1 / VL1 3 bits) need one look-up between
- * them; count 0 when the next code is not a vertical one. */
-#define VRUN_BITS 11
+ * them: their deltas and total length; count 0 when the next code is not a vertical one. */
+#define VRUN_BITS 12
 
 /* A terminating code of one colour followed by one of the other, both whole within the next
  * PAIR_BITS bits (short runs: halftones, small type); len 0 when they are not. [0] is white
@@ -49,8 +49,14 @@ static t4_mode dec_mode[1 << MODE_BITS];
 #define PAIR_BITS 12
 typedef struct { uint8_t first, second, len; } t4_pair;
 static t4_pair dec_pair[2][1 << PAIR_BITS];
-typedef struct { uint8_t count, all_v0; uint8_t len[4]; int8_t delta[4]; } t4_vrun;
+typedef struct __attribute__((aligned(8))) { int8_t delta[4]; uint8_t count, len, all_v0; } t4_vrun;
 static t4_vrun dec_vrun[1 << VRUN_BITS];
+
+/* The same for decode_2d_table, two codes at most: deltas and lengths; len0 0 when the first
+ * code is not a V code, len1 0 when no second one follows (d1 is then -1). */
+#define VV_BITS 12
+typedef struct __attribute__((aligned(4))) { int8_t d0, d1; uint8_t len0, len1; } t4_vv;
+static t4_vv dec_vv[1 << VV_BITS];
 
 static uint8_t reverse_bits[256];
 
@@ -145,14 +151,28 @@ static void build_tables(void)
             t4_mode m = dec_mode[window];
             if (m.mode != MODE_V || pos + m.len > VRUN_BITS)
                 break;
-            v.len[v.count] = m.len;
             v.delta[v.count++] = m.delta;
             pos += m.len;
+            v.len = (uint8_t)pos;
         }
         v.all_v0 = 1;
         for (int k = 0; k < v.count; k++)
             v.all_v0 &= v.delta[k] == 0;
         dec_vrun[i] = v;
+    }
+    for (unsigned i = 0; i < (1u << VV_BITS); i++) {
+        t4_mode m0 = dec_mode[i >> (VV_BITS - MODE_BITS)];
+        t4_vv e = {0, -1, 0, 0};
+        if (m0.mode == MODE_V) {
+            t4_mode m1 = dec_mode[((i << m0.len) & ((1u << VV_BITS) - 1)) >> (VV_BITS - MODE_BITS)];
+            e.d0 = m0.delta;
+            e.len0 = m0.len;
+            if (m1.mode == MODE_V && m0.len + m1.len <= VV_BITS) {
+                e.d1 = m1.delta;
+                e.len1 = m1.len;
+            }
+        }
+        dec_vv[i] = e;
     }
     for (int i = 0; i < 256; i++) {
         int r = 0;
@@ -173,6 +193,13 @@ static inline uint64_t load_be64(const uint8_t *p)
     uint64_t v;
     memcpy(&v, p, 8);
     return __builtin_bswap64(v);
+}
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
 }
 
 /* Clear or copy one row (a few hundred bytes). Written as 32-byte moves, the last one
@@ -251,6 +278,34 @@ static int row_changes(const uint8_t *row, int width, int32_t *ch)
     return n;
 }
 
+/* The marks of 64 pels (the first one highest) to their colours: a prefix XOR, carrying the
+ * colour of the last pel across words in `colour` (all ones for black). */
+static inline uint64_t colours(uint64_t y, uint64_t *colour)
+{
+    y ^= y >> 1;
+    y ^= y >> 2;
+    y ^= y >> 4;
+    y ^= y >> 8;
+    y ^= y >> 16;
+    y ^= y >> 32;
+    y ^= *colour;
+    *colour = 0 - (y & 1);
+    return y;
+}
+
+/* Store word w of a row; the padding bits past `width` stay zero. */
+static inline void put_word(uint8_t *row, int w, uint64_t y, int width, int stride)
+{
+    if (w * 64 + 64 <= width) {
+        uint64_t be = __builtin_bswap64(y);
+        memcpy(row + w * 8, &be, 8);
+    } else {
+        int valid = width - w * 64;   /* 1..63 pels */
+        uint64_t be = __builtin_bswap64(y & ~(~0ULL >> valid));
+        memcpy(row + w * 8, &be, (size_t)(stride - w * 8));
+    }
+}
+
 /* Paint a row from its changing elements (a row starts white, T.4 §4.1.1).
  *
  * Busy rows: mark every change in a bitmap, then a prefix XOR along the row turns marks into
@@ -296,25 +351,29 @@ static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_
         uint64_t y = marks[w];
         if (y) {
             marks[w] = 0;
-            y ^= y >> 1;
-            y ^= y >> 2;
-            y ^= y >> 4;
-            y ^= y >> 8;
-            y ^= y >> 16;
-            y ^= y >> 32;
-            y ^= colour;
-            colour = 0 - (y & 1);
+            y = colours(y, &colour);
         } else {
             y = colour;
         }
-        uint64_t be = __builtin_bswap64(y);
-        if (w * 64 + 64 <= width) {
-            memcpy(row + w * 8, &be, 8);
-        } else {
-            int valid = width - w * 64;   /* 1..63 pels; padding bits stay zero */
-            be = __builtin_bswap64(y & ~(~0ULL >> valid));
-            memcpy(row + w * 8, &be, (size_t)(stride - w * 8));
-        }
+        put_word(row, w, y, width, stride);
+    }
+}
+
+/* Rows with many changes: a byte per pel, 1 where a change is (independent stores, where the
+ * bitmap's would wait on each other), gathered eight at a time into bits by a multiply, then
+ * the same prefix XOR. `toggles` holds (width + 63) / 64 * 64 + 8 bytes. */
+static void paint_busy(uint8_t *row, int width, const int32_t *ch, int n, uint8_t *toggles)
+{
+    int words = (width + 63) >> 6, stride = (width + 7) >> 3;
+    memset(toggles, 0, (size_t)words * 64 + 8);
+    for (int i = 0; i < n; i++)
+        toggles[ch[i]] = 1;
+    uint64_t colour = 0;
+    for (int w = 0; w < words; w++) {
+        uint64_t y = 0;
+        for (int k = 0; k < 8; k++)   /* bytes of 0 / 1 to bits, the first pel highest */
+            y = y << 8 | (load_le64(toggles + w * 64 + k * 8) * 0x8040201008040201ULL) >> 56;
+        put_word(row, w, colours(y, &colour), width, stride);
     }
 }
 
@@ -629,6 +688,28 @@ static inline void br_refill(bit_reader *b)
         br_top_up(b);
 }
 
+/* The same without the test on n while 8 bytes remain (holding 56 bits or more after it). The
+ * bits past n may then be the data's next bits rather than zeros; OR-ing them in again changes
+ * nothing, but br_settle must clear them before code that looks past n (br_eol, white_row). */
+static inline void br_refill_fast(bit_reader *b)
+{
+    if (__builtin_expect(b->end - b->p >= 8, 1)) {
+        b->acc |= load_be64(b->p) >> b->n;
+        b->p += (63 - b->n) >> 3;
+        b->n |= 56;
+    } else {
+        br_refill(b);
+    }
+}
+
+static inline void br_settle(bit_reader *b)
+{
+    if (b->n <= 0)
+        b->acc = 0;
+    else if (b->n < 64)   /* the slow top-up can fill all 64 */
+        b->acc &= ~(~0ULL >> b->n);
+}
+
 static inline uint32_t br_peek(const bit_reader *b, int k) { return (uint32_t)(b->acc >> (64 - k)); }
 
 static inline void br_consume(bit_reader *b, int k)
@@ -712,6 +793,25 @@ static inline int read_run(bit_reader *b, int color, int limit)
     }
 }
 
+/* The two runs of a horizontal-mode code (T.4 §4.2.1.3.3) from `start`, the first of a0's
+ * `color`: 0, or -1 when a code is invalid or the runs pass the end of the row. */
+static inline int read_h_runs(bit_reader *b, int color, int start, int width, int *r1, int *r2)
+{
+    br_refill(b);
+    t4_pair pair = dec_pair[color][br_peek(b, PAIR_BITS)];
+    if (pair.len && start + pair.first + pair.second <= width) {
+        br_skip(b, pair.len);
+        *r1 = pair.first;
+        *r2 = pair.second;
+        return 0;
+    }
+    *r1 = read_run(b, color, width - start);
+    if (*r1 < 0)
+        return -1;
+    *r2 = read_run(b, color ^ 1, width - start - *r1);
+    return *r2 < 0 ? -1 : 0;
+}
+
 /* Append the changing element that ends a run. A zero-length run puts it where the last one is,
  * and the two cancel. So lists stay strictly increasing and, since every other run advances,
  * never hold more than width + 2 entries in 1-D or 2 × width + 2 in 2-D. */
@@ -757,52 +857,62 @@ static int decode_1d(bit_reader *bp, int32_t *cur, int width)
     return a0 >= width ? n : -1;
 }
 
-/* The reference list `ref` is strictly increasing and ends with three sentinels at `width`. */
-static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy)
+/* Put the reader just after the first `codes` V codes of a group read from `acc` (which held
+ * `n` bits). */
+static void group_rewind(bit_reader *b, uint64_t acc, int n, int codes)
+{
+    int used = 0;
+    for (int k = 0; k < codes; k++)
+        used += dec_mode[(acc << used) >> (64 - MODE_BITS)].len;
+    b->acc = acc << used;
+    b->n = n - used;
+}
+
+/* One 2-D row (T.4 §4.2.1.3), b1 found by searching the reference list `ref`, which is strictly
+ * increasing and ends with three sentinels at `width`. Fast where the search's branches are
+ * predictable; *irregular counts the searches that went otherwise than usual: after a V code
+ * b1 moves on to the next change of its colour, after H or P by one step at most. */
+static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy,
+                     int *irregular, int *vertical)
 {
     bit_reader local = *bp, *b = &local;
     /* The colour of a0 is the parity of ib: b1 is always a change to the other colour. */
-    int a0 = -1, n = 0, ib = 0, only_v0 = 1;
+    int a0 = -1, n = 0, ib = 0, only_v0 = 1, odd = 0, vcodes = 0;
     for (;;) {
         br_refill(b);
+        uint64_t group = b->acc;
+        int group_n = b->n;
         t4_vrun v = dec_vrun[br_peek(b, VRUN_BITS)];
         if (v.count) {
             only_v0 &= v.all_v0;
+            vcodes += v.count;
+            br_skip(b, v.len);
             for (int k = 0; k < v.count; k++) {   /* vertical: a1 = b1 + delta (T.4 §4.2.1.3.2) */
                 int a1 = ref[ib] + v.delta[k];
-                br_skip(b, v.len[k]);
-                if ((unsigned)(a1 - a0 - 1) >= (unsigned)(width - a0))   /* a0 < a1 <= width */
+                if ((unsigned)(a1 - a0 - 1) >= (unsigned)(width - a0)) {   /* a0 < a1 <= width */
+                    group_rewind(b, group, group_n, k + 1);
                     goto fail;
+                }
                 cur[n++] = a1;   /* a1 > a0: never cancels */
                 a0 = a1;
                 ib--;   /* ref[-1] is a guard below every a0: from 0 the search moves on to 1 */
-                if (a0 >= width)
+                if (a0 >= width) {
+                    group_rewind(b, group, group_n, k + 1);
                     goto done;
+                }
+                int from = ib;
                 while (ref[ib] <= a0)
                     ib += 2;
+                odd += ib != from + 2;
             }
             continue;
         }
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
         br_skip(b, m.len);
         if (m.mode == MODE_H) {
-            int start = a0 < 0 ? 0 : a0, r1, r2, color = ib & 1;
+            int start = a0 < 0 ? 0 : a0, r1, r2;
             only_v0 = 0;
-            br_refill(b);
-            t4_pair pair = dec_pair[color][br_peek(b, PAIR_BITS)];
-            if (pair.len && start + pair.first + pair.second <= width) {
-                br_skip(b, pair.len);
-                r1 = pair.first;
-                r2 = pair.second;
-            } else {
-                r1 = read_run(b, color, width - start);
-                if (r1 < 0)
-                    goto fail;
-                r2 = read_run(b, color ^ 1, width - start - r1);
-                if (r2 < 0)
-                    goto fail;
-            }
-            if (start + r1 + r2 <= a0)
+            if (read_h_runs(b, ib & 1, start, width, &r1, &r2) < 0 || start + r1 + r2 <= a0)
                 goto fail;
             push_change(cur, &n, start + r1, r1);
             push_change(cur, &n, start + r1 + r2, r2);
@@ -819,14 +929,147 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         if (a0 >= width)
             break;
         /* Entries from index nref on are all `width` > a0, so ib stays within nref + 1. */
+        int from = ib;
         while (ref[ib] <= a0)
             ib += 2;
+        odd += ib > from + 2;
     }
 done:
     *bp = local;
     *copy = only_v0;   /* nothing but V0: the row repeats the reference row */
+    *irregular = odd;
+    *vertical = vcodes;
     return n;
 fail:
+    *bp = local;
+    return -1;
+}
+
+/* ---------------------------------------------------------- 2-D rows by tables
+ *
+ * In rows with many changes (dithered photographs, noise) the branches of decode_2d follow the
+ * picture: how many codes a look-up held, how far b1 moved. Mispredicted, they cost more than
+ * the decoding. decode_2d_table has none of them: b1 and b2 come from a table of the
+ * reference row, next[p][x + 1] (x from -1 to width), the first change after x whose index has
+ * parity p (colour: even indices start black runs), or width when there is none (T.4
+ * §4.2.1.3.1). A row writes its own table for the row below as its changes come. Each look-up
+ * in the stream takes two V codes, or one and an empty one: since next[p][b1] is b1 itself,
+ * an empty code (delta -1, no colour change) leaves everything where it was. */
+
+/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
+#define NEXT_STRIDE 4880
+#define NEXT_HALF(t, p) ((t) + (-(ptrdiff_t)((p) & 1) & NEXT_STRIDE))
+
+/* next[x + 1] = value for x from `from` to to - 1, 8 entries at a time, so up to 8 past `to`;
+ * the writes of later changes, which go up the row, put those right. */
+typedef uint16_t next_vec __attribute__((vector_size(16)));
+
+static inline void fill_next(uint16_t *next, ptrdiff_t from, ptrdiff_t to, int value)
+{
+    next_vec v = {0};
+    v += (uint16_t)value;
+    memcpy(next + from + 1, &v, sizeof v);
+    for (ptrdiff_t x = from + 8; x < to; x += 8)
+        memcpy(next + x + 1, &v, sizeof v);
+}
+
+/* A row's table after its last change: `width` from each half's last change on. The list
+ * has the guards ch[-2] = ch[-1] = -1. */
+static void finish_next(uint16_t *next, const int32_t *ch, int n, int width)
+{
+    for (int p = 0; p < 2; p++) {
+        int last = ch[n - 1 - ((n - 1 - p) & 1)];   /* the last change of index parity p */
+        fill_next(NEXT_HALF(next, p), last, width + 1, width);
+    }
+}
+
+/* The whole table of a row decoded otherwise. */
+static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
+{
+    for (int i = 0; i < n; i++)
+        fill_next(NEXT_HALF(next, i), ch[i - 2], ch[i], ch[i]);
+    finish_next(next, ch, n, width);
+}
+
+/* One 2-D row (T.4 §4.2.1.3) with the tables: `nr` the reference row's, `nw` this row's. The
+ * same result and the same reader position as decode_2d, valid data or not. cur[-2] and
+ * cur[-1] are -1. */
+static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uint16_t *nw,
+                           int width)
+{
+    bit_reader local = *bp, *b = &local;
+    /* a0 and b1 as wide as pointers, for indexing without sign extension; `half` is the
+     * offset of the half for the colour of a0 (the parity of the changes so far). */
+    ptrdiff_t a0 = -1, b1 = nr[0], a1, w = width, half = 0;
+    int32_t *c = cur;   /* where the next change goes */
+    for (;;) {
+        br_refill_fast(b);
+        t4_vv e = dec_vv[br_peek(b, VV_BITS)];
+        if (__builtin_expect(e.len0 == 0, 0))
+            goto other;
+        br_skip(b, e.len0);
+        a1 = b1 + e.d0;   /* a1 = b1 + delta (T.4 §4.2.1.3.2) */
+        if ((size_t)(a1 - a0 - 1) >= (size_t)(w - a0 - 1))   /* not a0 < a1 < width */
+            goto edge;
+        const uint16_t *next = nr + (half ^ NEXT_STRIDE) + e.d0 + 1;
+        fill_next(nw + half, c[-2], a1, (int)a1);
+        *c++ = (int32_t)a1;
+        half ^= NEXT_STRIDE;
+        a0 = a1;
+        b1 = next[b1];   /* the first change after a1 of the other colour */
+        /* the second code, maybe an empty one */
+        int real = e.len1 != 0;
+        br_skip(b, e.len1);
+        a1 = b1 + e.d1;
+        if (((size_t)(a1 - a0 - 1) >= (size_t)(w - a0 - 1)) & real)
+            goto edge;
+        next = nr + (half ^ (-(ptrdiff_t)real & NEXT_STRIDE)) + e.d1 + 1;
+        fill_next(nw + half, c[-2], real ? a1 : c[-2], (int)a1);
+        *c = (int32_t)a1;
+        c += real;
+        half ^= -(ptrdiff_t)real & NEXT_STRIDE;
+        a0 = real ? a1 : a0;
+        b1 = next[b1];
+        continue;
+    other:;
+        /* H, P or no valid code: one code as decode_2d reads it */
+        int n = (int)(c - cur), start = a0 < 0 ? 0 : (int)a0, r1, r2;
+        br_refill(b);
+        t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
+        br_skip(b, m.len);
+        if (m.mode == MODE_H) {
+            if (read_h_runs(b, n & 1, start, width, &r1, &r2) < 0 || start + r1 + r2 <= a0)
+                goto fail;
+            for (int k = 0; k < 2; k++) {
+                int before = n, run = k ? r2 : r1;
+                push_change(cur, &n, start + r1 + (k ? r2 : 0), run);
+                if (n > before)
+                    fill_next(NEXT_HALF(nw, n - 1), cur[n - 3], cur[n - 1], cur[n - 1]);
+            }
+            a0 = start + r1 + r2;
+        } else if (m.mode == MODE_P) {
+            a0 = (nr + (half ^ NEXT_STRIDE))[b1 + 1];   /* b2 */
+        } else {
+            goto fail;
+        }
+        c = cur + n;
+        half = -(ptrdiff_t)(n & 1) & NEXT_STRIDE;
+        if (a0 >= width)
+            goto done;
+        b1 = (nr + half)[a0 + 1];
+    }
+edge:   /* a1 = width ends the row; anything else outside (a0, width) is an error */
+    if (a1 != w || a1 <= a0)
+        goto fail;
+    fill_next(nw + half, c[-2], a1, (int)a1);
+    *c++ = (int32_t)a1;
+done:
+    finish_next(nw, cur, (int)(c - cur), width);
+    br_settle(&local);
+    *bp = local;
+    return (int)(c - cur);
+fail:
+    br_settle(&local);
     *bp = local;
     return -1;
 }
@@ -838,6 +1081,7 @@ typedef struct {
     int width, stride;
     int consecutive;
     uint64_t *marks;
+    uint8_t *toggles;
 } row_sink;
 
 static void sink_good(row_sink *s, const int32_t *ch, int n, int same_as_above)
@@ -846,6 +1090,8 @@ static void sink_good(row_sink *s, const int32_t *ch, int n, int same_as_above)
     /* The row above holds the reference row's pels, also when it replaced a bad row. */
     if (same_as_above && s->res->rows_decoded > 0)
         row_copy(row, row - s->stride, (size_t)s->stride);
+    else if (n * 16 >= s->width && n > 8)
+        paint_busy(row, s->width, ch, n, s->toggles);
     else
         paint_row(row, s->width, ch, n, s->marks);
     s->res->rows_decoded++;
@@ -921,19 +1167,33 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
 {
     memset(res, 0, sizeof *res);
     if (width < 1 || width > T4_MAX_WIDTH || max_rows < 0 || max_rows > T4_MAX_HEIGHT ||
-        opt->scheme < T4_MH || opt->scheme > T4_MMR)
+        opt->scheme < T4_MH || opt->scheme > T4_MMR || opt->decoder < T4_DECODE_AUTO ||
+        opt->decoder > T4_DECODE_TABLES)
         return T4_ERR_ARGS;
     ensure_tables();
 
+    /* One block: paint_row's marks, two lists of changes with two guards each, paint_busy's
+     * toggles, and two tables for decode_2d_table (two halves each). */
     int cap = 2 * width + 4, words = (width + 63) / 64 + 1;
-    uint64_t *marks = malloc(sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4));
+    size_t toggles_len = (size_t)(width + 63) / 64 * 64 + 8;
+    int tables = opt->decoder != T4_DECODE_SEARCH && width <= NEXT_STRIDE - 16;
+    uint64_t *marks = malloc(sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4) +
+                             toggles_len + (tables ? sizeof(uint16_t) * 4 * NEXT_STRIDE : 0));
     if (!marks)
         return T4_ERR_NOMEM;
-    memset(marks, 0, sizeof(uint64_t) * (size_t)words);   /* paint_row's; the lists need none */
-    row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks};
-    int32_t *cur = (int32_t *)(marks + words) + 1, *ref = cur + cap + 4;
-    cur[-1] = ref[-1] = -1;   /* guards below every a0 (decode_2d) */
+    memset(marks, 0, sizeof(uint64_t) * (size_t)words);   /* paint_row's; the rest needs none */
+    int32_t *cur = (int32_t *)(marks + words) + 2, *ref = cur + cap + 4;
+    uint8_t *toggles = (uint8_t *)(ref + cap + 2);
+    uint16_t *nr = tables ? (uint16_t *)(toggles + toggles_len) : NULL;
+    uint16_t *nw = tables ? nr + 2 * NEXT_STRIDE : NULL;
+    row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks, toggles};
+    cur[-2] = cur[-1] = ref[-2] = ref[-1] = -1;   /* guards below every a0 */
     ref[0] = ref[1] = ref[2] = width;
+    /* nr is the table of `ref` when nr_valid. 2-D rows go to decode_2d_table while by_tables,
+     * but for every 32nd, whose search tells whether they still should: rows with a change
+     * every four pels or more, where one search in eight or more went irregularly. */
+    int nref = 0, nr_valid = 0, by_tables = tables && opt->decoder == T4_DECODE_TABLES;
+    int table_rows = 0;
     /* LSB-first streams are mirrored once up front, so the reader has one bit order. */
     uint8_t *mirrored = NULL;
     if (opt->lsb_first && len) {
@@ -980,6 +1240,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
             s.consecutive = 0;
             above_white = 1;
             ref[0] = ref[1] = ref[2] = width;   /* the reference row is this white row now */
+            nref = nr_valid = 0;
             continue;
         }
         uint64_t start_acc = b.acc;
@@ -1034,9 +1295,14 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                 two_d = res->rows_decoded > 0;
         }
         /* In MR, 2-D rows after a lost row were coded against it: bad until a 1-D row. */
-        int copy = 0;
+        int copy = 0, irregular = 0, vertical = 0;
+        int table = two_d && !ref_lost && by_tables &&
+                    (opt->decoder == T4_DECODE_TABLES || ++table_rows % 32);
+        if (table && !nr_valid)
+            build_next(nr, ref, nref, width);
         n = two_d && ref_lost ? -1
-            : two_d       ? decode_2d(&b, cur, ref, width, &copy)
+            : table       ? decode_2d_table(&b, cur, nr, nw, width)
+            : two_d       ? decode_2d(&b, cur, ref, width, &copy, &irregular, &vertical)
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
             size_t used = br_pos(&b) - start_pos;
@@ -1053,6 +1319,15 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
             int32_t *t = ref;
             ref = cur;
             cur = t;
+            nref = n;
+            nr_valid = table;
+            if (table) {
+                uint16_t *u = nr;
+                nr = nw;
+                nw = u;
+            } else if (two_d && tables && opt->decoder == T4_DECODE_AUTO) {
+                by_tables = n * 4 > width && irregular * 8 > vertical;
+            }
             continue;
         }
         sink_bad(&s);

@@ -11,6 +11,11 @@
 
 enum t4_scheme { T4_MH = 0, T4_MR = 1, T4_MMR = 2 };
 
+/* How the decoder finds b1 in 2-D rows: by searching the reference row (fast where that is
+ * predictable: text, line art, regular patterns), by tables (fast in dithered and noisy rows),
+ * or each row as the last rows suggest. */
+enum t4_decoder { T4_DECODE_AUTO = 0, T4_DECODE_SEARCH = 1, T4_DECODE_TABLES = 2 };
+
 enum t4_status {
     T4_OK = 0,
     T4_ERR_NOMEM = -1,     /* out of memory */
@@ -31,6 +36,7 @@ typedef struct {
     int min_bits;    /* minimum bits per coded line including its EOL (T.4 §4.1.3) */
     int byte_align;  /* without EOLs: each row and the terminator start on a byte boundary
                         (TIFF Compression 2); with EOLs use `fill` instead */
+    int decoder;     /* 2-D rows: enum t4_decoder (the result is the same; tests compare them) */
 } t4_options;
 
 typedef struct {

@@ -83,16 +83,17 @@ static PyObject *stats_tuple(const t4_result *res)
                          res->trailing_bad, res->terminated, PyLong_FromSize_t(res->bytes_used));
 }
 
-/* decode(data, width, max_rows, scheme, lsb_first, byte_align, pad): the rows go straight into
- * the bytes object returned. With pad, it holds exactly max_rows rows (missing ones white);
- * without, its room is bounded by the data (every row costs a bit) and then trimmed. */
+/* decode(data, width, max_rows, scheme, lsb_first, byte_align, pad[, decoder]): the rows go
+ * straight into the bytes object returned. With pad, it holds exactly max_rows rows (missing
+ * ones white); without, its room is bounded by the data (every row costs a bit) and then
+ * trimmed. `decoder` (enum t4_decoder) lets tests compare the two ways of decoding 2-D rows. */
 static PyObject *py_decode(PyObject *self, PyObject *args)
 {
     Py_buffer data;
     int width, max_rows, pad;
     t4_options opt = {0};
-    if (!PyArg_ParseTuple(args, "y*iiippp", &data, &width, &max_rows, &opt.scheme,
-                          &opt.lsb_first, &opt.byte_align, &pad))
+    if (!PyArg_ParseTuple(args, "y*iiippp|i", &data, &width, &max_rows, &opt.scheme,
+                          &opt.lsb_first, &opt.byte_align, &pad, &opt.decoder))
         return NULL;
     if (bad_geometry(width, max_rows)) {
         PyBuffer_Release(&data);
@@ -130,15 +131,15 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     return Py_BuildValue("(NN)", rows, stats_tuple(&res));
 }
 
-/* decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad): the rows go into
- * the caller's writable buffer, which must hold max_rows rows. */
+/* decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad[, decoder]): the
+ * rows go into the caller's writable buffer, which must hold max_rows rows. */
 static PyObject *py_decode_into(PyObject *self, PyObject *args)
 {
     Py_buffer data, out;
     int width, max_rows, pad;
     t4_options opt = {0};
-    if (!PyArg_ParseTuple(args, "y*w*iiippp", &data, &out, &width, &max_rows, &opt.scheme,
-                          &opt.lsb_first, &opt.byte_align, &pad))
+    if (!PyArg_ParseTuple(args, "y*w*iiippp|i", &data, &out, &width, &max_rows, &opt.scheme,
+                          &opt.lsb_first, &opt.byte_align, &pad, &opt.decoder))
         return NULL;
     t4_result res;
     int status = T4_ERR_ARGS;
@@ -154,10 +155,10 @@ static PyMethodDef methods[] = {
     {"encode", py_encode, METH_VARARGS,
      "encode(rows, width, height, scheme, k, eol, fill, rtc, lsb_first, min_bits, byte_align)"},
     {"decode", py_decode, METH_VARARGS,
-     "decode(data, width, max_rows, scheme, lsb_first, byte_align, pad) -> "
+     "decode(data, width, max_rows, scheme, lsb_first, byte_align, pad[, decoder]) -> "
      "(rows, (nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used))"},
     {"decode_into", py_decode_into, METH_VARARGS,
-     "decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad) -> "
+     "decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad[, decoder]) -> "
      "(nrows, bad_rows, consecutive_bad, trailing_bad, terminated, bytes_used)"},
     {NULL, NULL, 0, NULL},
 };
