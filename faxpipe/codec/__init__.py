@@ -80,6 +80,11 @@ def encode(
     byte_align: without EOLs (MH with eol=False, MMR), start every row and the terminator on a
        byte boundary (TIFF Compression 2 is MH, eol=False, rtc=False, byte_align=True).
     """
+    if (k is None and eol and rtc and not (fill or min_bits or byte_align) and bit_order == "msb"
+            and isinstance(scheme, str) and scheme in _PLAIN and page.yres in _DEFAULT_K):
+        # The usual call goes straight to C: on a blank page the checks below cost a third.
+        return _t4.encode(page.data, page.width, page.height, _PLAIN[scheme],
+                          _DEFAULT_K[page.yres], True, False, True, False, 0, False)
     code = _scheme(scheme)
     if k is None:
         k = Resolution.from_dpi(page.yres).k
@@ -95,6 +100,10 @@ def encode(
         page.data, page.width, page.height, code, k, bool(eol), bool(fill), bool(rtc),
         _lsb(bit_order), min_bits, bool(byte_align),
     )
+
+
+_PLAIN = dict(SCHEMES)   # scheme names as given, without lower()
+_DEFAULT_K = {r.ydpi: r.k for r in Resolution}
 
 
 def _stats(raw: tuple, height: int | None) -> DecodeStats:
@@ -163,7 +172,27 @@ def decode_into(
     are written, those missing from the data white. Reusing one buffer for page after page saves
     allocating and faulting in a fresh page each time.
     """
-    code = _decode_options(scheme, byte_align)
+    # The usual call goes straight to C, which checks everything again; on a blank page the
+    # Python around it would cost as much as the decoding. Refusals are explained below.
+    try:
+        raw = _t4.decode_into(data, out, width, -1 if height is None else height,
+                              _DECODE_OPTIONS[scheme, byte_align], _BIT_ORDERS[bit_order],
+                              byte_align, height is not None)
+    except (KeyError, TypeError, ValueError, OverflowError, CodecError):
+        _check_into(scheme, out, width, height, bit_order, byte_align)
+        raise
+    return _stats(raw, height)
+
+
+_DECODE_OPTIONS = {(name, align): code for name, code in SCHEMES.items()
+                   for align in (False, True) if not (align and name == "mr")}
+_BIT_ORDERS = {"msb": False, "lsb": True}
+
+
+def _check_into(scheme, out, width, height, bit_order, byte_align) -> None:
+    """Raise the error that explains why decode_into's arguments were refused."""
+    _decode_options(scheme, byte_align)
+    _lsb(bit_order)
     check_geometry(width, height if height is not None else 0)
     try:
         view = memoryview(out)
@@ -172,10 +201,6 @@ def decode_into(
     if view is None or view.readonly:
         raise TypeError("out must be a writable buffer (bytearray, memoryview, mmap…)")
     stride, room = (width + 7) // 8, view.nbytes
-    limit = min(room // stride, MAX_HEIGHT) if height is None else height
-    if limit * stride > room:
+    if height is not None and height * stride > room:
         raise CodecError(f"out holds {room} bytes, {height} rows of {width} pels need "
                          f"{height * stride}")
-    raw = _t4.decode_into(data, view, width, limit, code, _lsb(bit_order),
-                          byte_align, height is not None)
-    return _stats(raw, height)

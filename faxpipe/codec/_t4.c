@@ -47,7 +47,7 @@ static t4_mode dec_mode[1 << MODE_BITS];
  * PAIR_BITS bits (short runs: halftones, small type); len 0 when they are not. [0] is white
  * then black, [1] black then white. */
 #define PAIR_BITS 12
-typedef struct { uint8_t first, second, len; } t4_pair;
+typedef struct __attribute__((aligned(4))) { uint8_t first, second, len; } t4_pair;   /* 4 bytes: scaled indexing */
 static t4_pair dec_pair[2][1 << PAIR_BITS];
 typedef struct __attribute__((aligned(8))) { int8_t delta[4]; uint8_t count, len, all_v0; } t4_vrun;
 static t4_vrun dec_vrun[1 << VRUN_BITS];
@@ -870,10 +870,13 @@ static void group_rewind(bit_reader *b, uint64_t acc, int n, int codes)
 
 /* One 2-D row (T.4 §4.2.1.3), b1 found by searching the reference list `ref`, which is strictly
  * increasing and ends with three sentinels at `width`. Fast where the search's branches are
- * predictable; *irregular counts the searches that went otherwise than usual: after a V code
- * b1 moves on to the next change of its colour, after H or P by one step at most. */
-static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy,
-                     int *irregular, int *vertical)
+ * predictable. With `count`, *vertical counts the V codes and *irregular the searches that went
+ * otherwise than usual (where they are not): after a V code b1 moves on to the next change of
+ * its colour, after H or P by one step at most. */
+static inline __attribute__((always_inline)) int search_2d(bit_reader *bp, int32_t *cur,
+                                                           const int32_t *ref, int width,
+                                                           int *copy, int *irregular,
+                                                           int *vertical, const int count)
 {
     bit_reader local = *bp, *b = &local;
     /* The colour of a0 is the parity of ib: b1 is always a change to the other colour. */
@@ -885,7 +888,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         t4_vrun v = dec_vrun[br_peek(b, VRUN_BITS)];
         if (v.count) {
             only_v0 &= v.all_v0;
-            vcodes += v.count;
+            vcodes += count ? v.count : 0;
             br_skip(b, v.len);
             for (int k = 0; k < v.count; k++) {   /* vertical: a1 = b1 + delta (T.4 §4.2.1.3.2) */
                 int a1 = ref[ib] + v.delta[k];
@@ -903,7 +906,7 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
                 int from = ib;
                 while (ref[ib] <= a0)
                     ib += 2;
-                odd += ib != from + 2;
+                odd += count && ib != from + 2;
             }
             continue;
         }
@@ -932,17 +935,31 @@ static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width
         int from = ib;
         while (ref[ib] <= a0)
             ib += 2;
-        odd += ib > from + 2;
+        odd += count && ib > from + 2;
     }
 done:
     *bp = local;
     *copy = only_v0;   /* nothing but V0: the row repeats the reference row */
-    *irregular = odd;
-    *vertical = vcodes;
+    if (count) {
+        *irregular = odd;
+        *vertical = vcodes;
+    }
     return n;
 fail:
     *bp = local;
     return -1;
+}
+
+static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy)
+{
+    return search_2d(bp, cur, ref, width, copy, NULL, NULL, 0);
+}
+
+/* The same, counting (it costs some 5 %) for the choice of decode_2d_table. */
+static int decode_2d_counted(bit_reader *bp, int32_t *cur, const int32_t *ref, int width,
+                             int *copy, int *irregular, int *vertical)
+{
+    return search_2d(bp, cur, ref, width, copy, irregular, vertical, 1);
 }
 
 /* ---------------------------------------------------------- 2-D rows by tables
@@ -1190,10 +1207,11 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     cur[-2] = cur[-1] = ref[-2] = ref[-1] = -1;   /* guards below every a0 */
     ref[0] = ref[1] = ref[2] = width;
     /* nr is the table of `ref` when nr_valid. 2-D rows go to decode_2d_table while by_tables,
-     * but for every 32nd, whose search tells whether they still should: rows with a change
-     * every four pels or more, where one search in eight or more went irregularly. */
+     * but for every 32nd, whose search tells whether they still should; otherwise every 8th
+     * search tells whether they should: rows with a change every four pels or more, where one
+     * search in eight or more went irregularly. */
     int nref = 0, nr_valid = 0, by_tables = tables && opt->decoder == T4_DECODE_TABLES;
-    int table_rows = 0;
+    int table_rows = 0, search_rows = 0;
     /* LSB-first streams are mirrored once up front, so the reader has one bit order. */
     uint8_t *mirrored = NULL;
     if (opt->lsb_first && len) {
@@ -1298,11 +1316,14 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         int copy = 0, irregular = 0, vertical = 0;
         int table = two_d && !ref_lost && by_tables &&
                     (opt->decoder == T4_DECODE_TABLES || ++table_rows % 32);
+        int counted = two_d && tables && !table && opt->decoder == T4_DECODE_AUTO &&
+                      (by_tables || ++search_rows % 8 == 0);
         if (table && !nr_valid)
             build_next(nr, ref, nref, width);
         n = two_d && ref_lost ? -1
             : table       ? decode_2d_table(&b, cur, nr, nw, width)
-            : two_d       ? decode_2d(&b, cur, ref, width, &copy, &irregular, &vertical)
+            : counted     ? decode_2d_counted(&b, cur, ref, width, &copy, &irregular, &vertical)
+            : two_d       ? decode_2d(&b, cur, ref, width, &copy)
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
             size_t used = br_pos(&b) - start_pos;
@@ -1325,7 +1346,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                 uint16_t *u = nr;
                 nr = nw;
                 nw = u;
-            } else if (two_d && tables && opt->decoder == T4_DECODE_AUTO) {
+            } else if (counted) {
                 by_tables = n * 4 > width && irregular * 8 > vertical;
             }
             continue;
