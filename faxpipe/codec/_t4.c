@@ -823,7 +823,64 @@ static inline void push_change(int32_t *cur, int *n, int x, int run)
         cur[(*n)++] = x;
 }
 
-static int decode_1d(bit_reader *bp, int32_t *cur, int width)
+/* ---------------------------------------------------------- 2-D rows by tables
+ *
+ * In rows with many changes (dithered photographs, noise) the branches of decode_2d follow the
+ * picture: how many codes a look-up held, how far b1 moved. Mispredicted, they cost more than
+ * the decoding. decode_2d_table has none of them: b1 and b2 come from a table of the
+ * reference row, next[p][x + 1] (x from -1 to width), the first change after x whose index has
+ * parity p (colour: even indices start black runs), or width when there is none (T.4
+ * §4.2.1.3.1). A row writes its own table for the row below as its changes come. Each look-up
+ * in the stream takes two V codes, or one and an empty one: since next[p][b1] is b1 itself,
+ * an empty code (delta -1, no colour change) leaves everything where it was. */
+
+/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
+#define NEXT_STRIDE 4880
+#define NEXT_HALF(t, p) ((t) + (-(ptrdiff_t)((p) & 1) & NEXT_STRIDE))
+
+/* next[x + 1] = value for x from `from` to to - 1, 8 entries at a time, so up to 8 past `to`;
+ * the writes of later changes, which go up the row, put those right. */
+typedef uint16_t next_vec __attribute__((vector_size(16)));
+
+static inline void fill_next(uint16_t *next, ptrdiff_t from, ptrdiff_t to, int value)
+{
+    next_vec v = {0};
+    v += (uint16_t)value;
+    memcpy(next + from + 1, &v, sizeof v);
+    for (ptrdiff_t x = from + 8; x < to; x += 8)
+        memcpy(next + x + 1, &v, sizeof v);
+}
+
+/* A row's table after its last change: `width` from each half's last change on. The list
+ * has the guards ch[-2] = ch[-1] = -1. */
+static void finish_next(uint16_t *next, const int32_t *ch, int n, int width)
+{
+    for (int p = 0; p < 2; p++) {
+        int last = ch[n - 1 - ((n - 1 - p) & 1)];   /* the last change of index parity p */
+        fill_next(NEXT_HALF(next, p), last, width + 1, width);
+    }
+}
+
+/* The whole table of a row decoded otherwise. */
+static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
+{
+    for (int i = 0; i < n; i++)
+        fill_next(NEXT_HALF(next, i), ch[i - 2], ch[i], ch[i]);
+    finish_next(next, ch, n, width);
+}
+
+/* Append a change (push_change) and, with `next`, write it into the row's table. */
+static inline void push_change_next(int32_t *cur, int *n, int x, int run, uint16_t *next)
+{
+    int before = *n;
+    push_change(cur, n, x, run);
+    if (next && *n > before)
+        fill_next(NEXT_HALF(next, *n - 1), cur[*n - 3], x, x);
+}
+
+/* One 1-D row (T.4 §4.1); with `next`, also its table for decode_2d_table. */
+static inline __attribute__((always_inline)) int read_1d(bit_reader *bp, int32_t *cur,
+                                                         int width, uint16_t *next)
 {
     bit_reader local = *bp, *b = &local;   /* keeps the reader in registers */
     int a0 = 0, n = 0;
@@ -833,28 +890,42 @@ static int decode_1d(bit_reader *bp, int32_t *cur, int width)
         if (pair.len && a0 + pair.first + pair.second < width) {   /* both runs in this row */
             br_skip(b, pair.len);
             a0 += pair.first;
-            push_change(cur, &n, a0, pair.first);
+            push_change_next(cur, &n, a0, pair.first, next);
             a0 += pair.second;
-            push_change(cur, &n, a0, pair.second);
+            push_change_next(cur, &n, a0, pair.second, next);
             continue;
         }
         int run = read_run(b, 0, width - a0);
         if (run < 0)
             break;
         a0 += run;
-        push_change(cur, &n, a0, run);
+        push_change_next(cur, &n, a0, run, next);
         if (a0 >= width)
             break;
         run = read_run(b, 1, width - a0);
         if (run < 0)
             break;
         a0 += run;
-        push_change(cur, &n, a0, run);
+        push_change_next(cur, &n, a0, run, next);
         if (a0 >= width)
             break;
     }
     *bp = local;
-    return a0 >= width ? n : -1;
+    if (a0 < width)
+        return -1;
+    if (next)
+        finish_next(next, cur, n, width);
+    return n;
+}
+
+static int decode_1d(bit_reader *bp, int32_t *cur, int width)
+{
+    return read_1d(bp, cur, width, NULL);
+}
+
+static int decode_1d_next(bit_reader *bp, int32_t *cur, int width, uint16_t *next)
+{
+    return read_1d(bp, cur, width, next);
 }
 
 /* Put the reader just after the first `codes` V codes of a group read from `acc` (which held
@@ -962,52 +1033,6 @@ static int decode_2d_counted(bit_reader *bp, int32_t *cur, const int32_t *ref, i
     return search_2d(bp, cur, ref, width, copy, irregular, vertical, 1);
 }
 
-/* ---------------------------------------------------------- 2-D rows by tables
- *
- * In rows with many changes (dithered photographs, noise) the branches of decode_2d follow the
- * picture: how many codes a look-up held, how far b1 moved. Mispredicted, they cost more than
- * the decoding. decode_2d_table has none of them: b1 and b2 come from a table of the
- * reference row, next[p][x + 1] (x from -1 to width), the first change after x whose index has
- * parity p (colour: even indices start black runs), or width when there is none (T.4
- * §4.2.1.3.1). A row writes its own table for the row below as its changes come. Each look-up
- * in the stream takes two V codes, or one and an empty one: since next[p][b1] is b1 itself,
- * an empty code (delta -1, no colour change) leaves everything where it was. */
-
-/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
-#define NEXT_STRIDE 4880
-#define NEXT_HALF(t, p) ((t) + (-(ptrdiff_t)((p) & 1) & NEXT_STRIDE))
-
-/* next[x + 1] = value for x from `from` to to - 1, 8 entries at a time, so up to 8 past `to`;
- * the writes of later changes, which go up the row, put those right. */
-typedef uint16_t next_vec __attribute__((vector_size(16)));
-
-static inline void fill_next(uint16_t *next, ptrdiff_t from, ptrdiff_t to, int value)
-{
-    next_vec v = {0};
-    v += (uint16_t)value;
-    memcpy(next + from + 1, &v, sizeof v);
-    for (ptrdiff_t x = from + 8; x < to; x += 8)
-        memcpy(next + x + 1, &v, sizeof v);
-}
-
-/* A row's table after its last change: `width` from each half's last change on. The list
- * has the guards ch[-2] = ch[-1] = -1. */
-static void finish_next(uint16_t *next, const int32_t *ch, int n, int width)
-{
-    for (int p = 0; p < 2; p++) {
-        int last = ch[n - 1 - ((n - 1 - p) & 1)];   /* the last change of index parity p */
-        fill_next(NEXT_HALF(next, p), last, width + 1, width);
-    }
-}
-
-/* The whole table of a row decoded otherwise. */
-static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
-{
-    for (int i = 0; i < n; i++)
-        fill_next(NEXT_HALF(next, i), ch[i - 2], ch[i], ch[i]);
-    finish_next(next, ch, n, width);
-}
-
 /* One 2-D row (T.4 §4.2.1.3) with the tables: `nr` the reference row's, `nw` this row's. The
  * same result and the same reader position as decode_2d, valid data or not. cur[-2] and
  * cur[-1] are -1. */
@@ -1057,12 +1082,8 @@ static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uin
         if (m.mode == MODE_H) {
             if (read_h_runs(b, n & 1, start, width, &r1, &r2) < 0 || start + r1 + r2 <= a0)
                 goto fail;
-            for (int k = 0; k < 2; k++) {
-                int before = n, run = k ? r2 : r1;
-                push_change(cur, &n, start + r1 + (k ? r2 : 0), run);
-                if (n > before)
-                    fill_next(NEXT_HALF(nw, n - 1), cur[n - 3], cur[n - 1], cur[n - 1]);
-            }
+            push_change_next(cur, &n, start + r1, r1, nw);
+            push_change_next(cur, &n, start + r1 + r2, r2, nw);
             a0 = start + r1 + r2;
         } else if (m.mode == MODE_P) {
             a0 = (nr + (half ^ NEXT_STRIDE))[b1 + 1];   /* b2 */
@@ -1320,10 +1341,12 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                       (by_tables || ++search_rows % 8 == 0);
         if (table && !nr_valid)
             build_next(nr, ref, nref, width);
+        int filled = table || (!two_d && by_tables && (mr || mmr));   /* nw gets this row */
         n = two_d && ref_lost ? -1
             : table       ? decode_2d_table(&b, cur, nr, nw, width)
             : counted     ? decode_2d_counted(&b, cur, ref, width, &copy, &irregular, &vertical)
             : two_d       ? decode_2d(&b, cur, ref, width, &copy)
+            : filled      ? decode_1d_next(&b, cur, width, nw)
                           : decode_1d(&b, cur, width);
         if (n >= 0 && b.n >= 0) {
             size_t used = br_pos(&b) - start_pos;
@@ -1341,8 +1364,8 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
             ref = cur;
             cur = t;
             nref = n;
-            nr_valid = table;
-            if (table) {
+            nr_valid = filled;
+            if (filled) {
                 uint16_t *u = nr;
                 nr = nw;
                 nw = u;
