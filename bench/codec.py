@@ -201,6 +201,10 @@ def write_markdown(path: str, command: str, lines: list[str], notes: list[str]) 
         "(faxpipe's `decode_into`); \"→ Page\" is `decode`, which allocates a new page. Pages: "
         "bench/pages.py (A4, 1728 pels; fine 2287 rows, standard 1143).",
         "",
+        "faxpipe decodes a 2-D row either by searching the reference row for b1 or, in busy "
+        "rows where that search mispredicts (dithered photographs, noise), by tables of the "
+        "reference row; it chooses row by row (faxpipe/codec/_t4.c, decode_2d_table).",
+        "",
         "The white page's cells are tens of microseconds and bound by memory: in this run the "
         "other pages between its samples push its 494 KB (fine) out of the caches, so both "
         "codecs read (encode) or write (decode) it from memory, which takes most of the time "
