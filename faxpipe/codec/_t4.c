@@ -308,9 +308,10 @@ static inline void put_word(uint8_t *row, int w, uint64_t y, int width, int stri
 
 /* Paint a row from its changing elements (a row starts white, T.4 §4.1.1).
  *
- * Busy rows: mark every change in a bitmap, then a prefix XOR along the row turns marks into
- * colours 64 pels at a time. `marks` holds (width + 63) / 64 + 1 zero words (a change at `width`
- * needs no test) and is left zero again. Sparse rows: clear the row and fill the black runs. */
+ * Rows of more than 8 changes: mark every change in a bitmap, then a prefix XOR along the row
+ * turns marks into colours 64 pels at a time. `marks` holds (width + 63) / 64 + 1 zero words (a
+ * change at `width` needs no test) and is left zero again. Fewer: clear the row and fill the
+ * black runs. (Rows with many changes go to paint_busy.) */
 static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_t *marks)
 {
     int words = (width + 63) >> 6, stride = (width + 7) >> 3;
@@ -334,17 +335,8 @@ static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_
         }
         return;
     }
-    int mw = ch[0] >> 6;
-    uint64_t bits = 0;   /* marks of word mw, kept in a register while changes stay in it */
-    for (int i = 0; i < n; i++) {
-        if (ch[i] >> 6 != mw) {
-            marks[mw] ^= bits;
-            bits = 0;
-            mw = ch[i] >> 6;
-        }
-        bits ^= 0x8000000000000000ULL >> (ch[i] & 63);
-    }
-    marks[mw] ^= bits;
+    for (int i = 0; i < n; i++)   /* no test for the next word: it would be mispredicted */
+        marks[ch[i] >> 6] ^= 0x8000000000000000ULL >> (ch[i] & 63);
     marks[words] = 0;
     uint64_t colour = 0;   /* all ones while the last pel painted was black */
     for (int w = 0; w < words; w++) {
