@@ -1219,12 +1219,13 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks, toggles};
     cur[-2] = cur[-1] = ref[-2] = ref[-1] = -1;   /* guards below every a0 */
     ref[0] = ref[1] = ref[2] = width;
-    /* nr is the table of `ref` when nr_valid. 2-D rows go to decode_2d_table while by_tables,
-     * but for every 32nd, whose search tells whether they still should; otherwise every 8th
-     * search tells whether they should: rows with a change every four pels or more, where one
-     * search in eight or more went irregularly. */
+    /* nr is the table of `ref` when nr_valid. 2-D rows go to decode_2d_table while by_tables:
+     * rows with a change every four pels or more, where one search in eight or more went
+     * irregularly. Every 8th row decoded by search tells whether they should; so does, while
+     * they do, a row decoded by search after 32 of them, after 64 if that one agreed, and so
+     * on up to 256. */
     int nref = 0, nr_valid = 0, by_tables = tables && opt->decoder == T4_DECODE_TABLES;
-    int table_rows = 0, search_rows = 0;
+    int search_rows = 0, probe_every = 32, until_probe = 0;
     /* LSB-first streams are mirrored once up front, so the reader has one bit order. */
     uint8_t *mirrored = NULL;
     if (opt->lsb_first && len) {
@@ -1328,7 +1329,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         /* In MR, 2-D rows after a lost row were coded against it: bad until a 1-D row. */
         int copy = 0, irregular = 0, vertical = 0;
         int table = two_d && !ref_lost && by_tables &&
-                    (opt->decoder == T4_DECODE_TABLES || ++table_rows % 32);
+                    (opt->decoder == T4_DECODE_TABLES || --until_probe > 0);
         int counted = two_d && tables && !table && opt->decoder == T4_DECODE_AUTO &&
                       (by_tables || ++search_rows % 8 == 0);
         if (table && !nr_valid)
@@ -1362,7 +1363,10 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                 nr = nw;
                 nw = u;
             } else if (counted) {
-                by_tables = n * 4 > width && irregular * 8 > vertical;
+                int busy = n * 4 > width && irregular * 8 > vertical;
+                probe_every = busy && by_tables && probe_every < 256 ? probe_every * 2 : 32;
+                until_probe = probe_every;
+                by_tables = busy;
             }
             continue;
         }
