@@ -815,16 +815,17 @@ static inline void push_change(int32_t *cur, int *n, int x, int run)
         cur[(*n)++] = x;
 }
 
-/* ---------------------------------------------------------- 2-D rows by tables
+/* ------------------------------------------- the reference row as a table
  *
  * In rows with many changes (dithered photographs, noise) the branches of decode_2d follow the
  * picture: how many codes a look-up held, how far b1 moved. Mispredicted, they cost more than
- * the decoding. decode_2d_table has none of them: b1 and b2 come from a table of the
+ * the decoding. decode_2d_table (below) has none of them: b1 and b2 come from a table of the
  * reference row, next[p][x + 1] (x from -1 to width), the first change after x whose index has
  * parity p (colour: even indices start black runs), or width when there is none (T.4
- * §4.2.1.3.1). A row writes its own table for the row below as its changes come. Each look-up
- * in the stream takes two V codes, or one and an empty one: since next[p][b1] is b1 itself,
- * an empty code (delta -1, no colour change) leaves everything where it was. */
+ * §4.2.1.3.1). Each row, 1-D (read_1d) or 2-D, writes its own table for the row below as its
+ * changes come. Each look-up in the stream takes two V codes, or one and an empty one: since
+ * next[p][b1] is b1 itself, an empty code (delta -1, no colour change) leaves everything where
+ * it was. */
 
 /* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
 #define NEXT_STRIDE 4880
