@@ -96,7 +96,7 @@ def corruptions(data: bytes, seed: int):
 @pytest.mark.parametrize("kind", KINDS)
 def test_corrupt_streams_decode_the_same_each_way(kind, scheme):
     page = page_from_array(dense_page(kind, 1728, 90, seed=3))
-    for i, data in enumerate(corruptions(encode(page, scheme), seed=len(kind))):
+    for data in corruptions(encode(page, scheme), seed=len(kind)):
         decode_each_way(data, scheme, 1728)
         decode_each_way(reverse_bits(data), scheme, 1728, lsb=True)
 

@@ -269,6 +269,8 @@ def test_decode_into_refuses_a_buffer_it_cannot_fill():
         decode_into(data, "mmr", bytes(52), 100, height=4)
     with pytest.raises(TypeError, match="writable"):
         decode_into(data, "mmr", "not a buffer", 100, height=4)
+    with pytest.raises(CodecError, match="height -1"):   # -1 is the glue's "as many as fit"
+        decode_into(data, "mmr", bytearray(52), 100, height=-1)
     # without a height the buffer's size bounds the rows: three rows fit, the fourth is not read
     out = bytearray(3 * 13 + 5)
     assert decode_into(data, "mmr", out, 100).rows == 3

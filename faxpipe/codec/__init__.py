@@ -81,9 +81,9 @@ def encode(
        byte boundary (TIFF Compression 2 is MH, eol=False, rtc=False, byte_align=True).
     """
     if (k is None and eol and rtc and not (fill or min_bits or byte_align) and bit_order == "msb"
-            and isinstance(scheme, str) and scheme in _PLAIN and page.yres in _DEFAULT_K):
+            and isinstance(scheme, str) and scheme in SCHEMES and page.yres in _DEFAULT_K):
         # The usual call goes straight to C: on a blank page the checks below cost a third.
-        return _t4.encode(page.data, page.width, page.height, _PLAIN[scheme],
+        return _t4.encode(page.data, page.width, page.height, SCHEMES[scheme],
                           _DEFAULT_K[page.yres], True, False, True, False, 0, False)
     code = _scheme(scheme)
     if k is None:
@@ -102,7 +102,6 @@ def encode(
     )
 
 
-_PLAIN = dict(SCHEMES)   # scheme names as given, without lower()
 _DEFAULT_K = {r.ydpi: r.k for r in Resolution}
 
 

@@ -34,7 +34,7 @@ static t4_entry dec_white[1 << WHITE_BITS];
 static t4_entry dec_black[1 << BLACK_BITS];
 
 enum { MODE_P, MODE_H, MODE_V, MODE_EXT, MODE_ZEROS };
-typedef struct __attribute__((aligned(4))) { int8_t mode; int8_t delta; uint8_t len; } t4_mode;
+typedef struct __attribute__((aligned(4))) { int8_t mode; int8_t delta; uint8_t len; } t4_mode;   /* 4 bytes: scaled indexing */
 #define MODE_BITS 7
 static t4_mode dec_mode[1 << MODE_BITS];
 
@@ -1207,7 +1207,8 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
      * toggles, and two tables for decode_2d_table (two halves each). */
     int cap = 2 * width + 4, words = (width + 63) / 64 + 1;
     size_t toggles_len = (size_t)(width + 63) / 64 * 64 + 8;
-    int tables = opt->decoder != T4_DECODE_SEARCH && width <= NEXT_STRIDE - 16;
+    int tables = opt->scheme != T4_MH && opt->decoder != T4_DECODE_SEARCH &&
+                 width <= NEXT_STRIDE - 16;
     uint64_t *marks = malloc(sizeof(uint64_t) * (size_t)words + sizeof(int32_t) * 2 * (size_t)(cap + 4) +
                              toggles_len + (tables ? sizeof(uint16_t) * 4 * NEXT_STRIDE : 0));
     if (!marks)
@@ -1335,7 +1336,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                       (by_tables || ++search_rows % 8 == 0);
         if (table && !nr_valid)
             build_next(nr, ref, nref, width);
-        int filled = table || (!two_d && by_tables && (mr || mmr));   /* nw gets this row */
+        int filled = table || (mr && !two_d && by_tables);   /* nw gets this row */
         n = two_d && ref_lost ? -1
             : table       ? decode_2d_table(&b, cur, nr, nw, width)
             : counted     ? decode_2d_counted(&b, cur, ref, width, &copy, &irregular, &vertical)

@@ -132,8 +132,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
 }
 
 /* decode_into(data, out, width, max_rows, scheme, lsb_first, byte_align, pad[, decoder]): the
- * rows go into the caller's writable buffer, which must hold max_rows rows (-1: as many as it
- * holds). */
+ * rows go into the caller's writable buffer, which must hold max_rows rows (-1 without pad: as
+ * many as it holds). */
 static PyObject *py_decode_into(PyObject *self, PyObject *args)
 {
     Py_buffer data, out;
@@ -145,10 +145,9 @@ static PyObject *py_decode_into(PyObject *self, PyObject *args)
     t4_result res;
     int status = T4_ERR_ARGS;
     size_t stride = (size_t)(width + 7) / 8;
-    if (max_rows == -1 && width >= 1 && width <= T4_MAX_WIDTH)   /* as many rows as out holds */
+    if (max_rows == -1 && !pad && width >= 1 && width <= T4_MAX_WIDTH)   /* as many as out holds */
         max_rows = (size_t)out.len / stride > T4_MAX_HEIGHT ? T4_MAX_HEIGHT : (int)((size_t)out.len / stride);
-    if (!bad_geometry(width, max_rows) &&
-        (size_t)out.len >= (size_t)(width + 7) / 8 * (size_t)max_rows)
+    if (!bad_geometry(width, max_rows) && (size_t)out.len >= stride * (size_t)max_rows)
         status = decode_rows(&data, out.buf, width, max_rows, &opt, pad, &res);
     PyBuffer_Release(&data);
     PyBuffer_Release(&out);
