@@ -1026,6 +1026,35 @@ static int decode_2d_counted(bit_reader *bp, int32_t *cur, const int32_t *ref, i
     return search_2d(bp, cur, ref, width, copy, irregular, vertical, 1);
 }
 
+/* One V code of decode_2d_table: a1 = b1 + delta (T.4 §4.2.1.3.2) goes into the list and into
+ * this row's table, the colour turns, and b1 becomes the first change after a1 of the colour
+ * opposite to the new a0's. A code that leaves (a0, width) goes to `edge`. */
+#define TABLE_V(delta)                                                                      \
+    do {                                                                                    \
+        a1 = b1 + (delta);                                                                  \
+        if ((size_t)(a1 - a0 - 1) >= (size_t)(last - a0))                                   \
+            goto edge;                                                                      \
+        fill_next(nw + half, c[-2], a1, (int)a1);                                           \
+        *c++ = (int32_t)a1;                                                                 \
+        half ^= NEXT_STRIDE;                                                                \
+        a0 = a1;                                                                            \
+        b1 = (nr + half)[a1 + 1];                                                           \
+    } while (0)
+
+/* One look-up: one or two V codes, else to `other`. */
+#define TABLE_LOOKUP()                                                                      \
+    do {                                                                                    \
+        t4_vv e = dec_vv[br_peek(b, VV_BITS)];                                              \
+        if (__builtin_expect(e.len0 == 0, 0))                                               \
+            goto other;                                                                     \
+        br_skip(b, e.len0);                                                                 \
+        TABLE_V(e.d0);                                                                      \
+        if (e.len1) {                                                                       \
+            br_skip(b, e.len1);                                                             \
+            TABLE_V(e.d1);                                                                  \
+        }                                                                                   \
+    } while (0)
+
 /* One 2-D row (T.4 §4.2.1.3) with the tables: `nr` the reference row's, `nw` this row's. The
  * same result and the same reader position as decode_2d, valid data or not. cur[-2] and
  * cur[-1] are -1. */
@@ -1035,36 +1064,15 @@ static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uin
     bit_reader local = *bp, *b = &local;
     /* a0 and b1 as wide as pointers, for indexing without sign extension; `half` is the
      * offset of the half for the colour of a0 (the parity of the changes so far). */
-    ptrdiff_t a0 = -1, b1 = nr[0], a1, w = width, half = 0;
+    ptrdiff_t a0 = -1, b1 = nr[0], a1, half = 0;
+    const ptrdiff_t last = width - 1;
     int32_t *c = cur;   /* where the next change goes */
     for (;;) {
+        /* A refill leaves 56 bits or more, unless the data ends: enough for two look-ups of
+         * 12 bits. Near the end, bits past n are zeros, which no code starts with. */
         br_refill_fast(b);
-        t4_vv e = dec_vv[br_peek(b, VV_BITS)];
-        if (__builtin_expect(e.len0 == 0, 0))
-            goto other;
-        br_skip(b, e.len0);
-        a1 = b1 + e.d0;   /* a1 = b1 + delta (T.4 §4.2.1.3.2) */
-        if ((size_t)(a1 - a0 - 1) >= (size_t)(w - a0 - 1))   /* not a0 < a1 < width */
-            goto edge;
-        const uint16_t *next = nr + (half ^ NEXT_STRIDE) + e.d0 + 1;
-        fill_next(nw + half, c[-2], a1, (int)a1);
-        *c++ = (int32_t)a1;
-        half ^= NEXT_STRIDE;
-        a0 = a1;
-        b1 = next[b1];   /* the first change after a1 of the other colour */
-        /* the second code, maybe an empty one */
-        int real = e.len1 != 0;
-        br_skip(b, e.len1);
-        a1 = b1 + e.d1;
-        if (((size_t)(a1 - a0 - 1) >= (size_t)(w - a0 - 1)) & real)
-            goto edge;
-        next = nr + (half ^ (-(ptrdiff_t)real & NEXT_STRIDE)) + e.d1 + 1;
-        fill_next(nw + half, c[-2], real ? a1 : c[-2], (int)a1);
-        *c = (int32_t)a1;
-        c += real;
-        half ^= -(ptrdiff_t)real & NEXT_STRIDE;
-        a0 = real ? a1 : a0;
-        b1 = next[b1];
+        TABLE_LOOKUP();
+        TABLE_LOOKUP();
         continue;
     other:;
         /* H, P or no valid code: one code as decode_2d reads it */
@@ -1090,7 +1098,7 @@ static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uin
         b1 = (nr + half)[a0 + 1];
     }
 edge:   /* a1 = width ends the row; anything else outside (a0, width) is an error */
-    if (a1 != w || a1 <= a0)
+    if (a1 != width || a1 <= a0)
         goto fail;
     fill_next(nw + half, c[-2], a1, (int)a1);
     *c++ = (int32_t)a1;
@@ -1104,6 +1112,9 @@ fail:
     *bp = local;
     return -1;
 }
+
+#undef TABLE_LOOKUP
+#undef TABLE_V
 
 /* Where decoded rows go: the caller's buffer of `max_rows` rows. */
 typedef struct {
