@@ -839,9 +839,10 @@ static inline void fill_next(uint16_t *next, ptrdiff_t from, ptrdiff_t to, int v
 {
     next_vec v = {0};
     v += (uint16_t)value;
-    memcpy(next + from + 1, &v, sizeof v);
-    for (ptrdiff_t x = from + 8; x < to; x += 8)
-        memcpy(next + x + 1, &v, sizeof v);
+    do {
+        memcpy(next + from + 1, &v, sizeof v);
+        from += 8;
+    } while (from < to);
 }
 
 /* A row's table after its last change: `width` from each half's last change on. The list
@@ -1032,7 +1033,7 @@ static int decode_2d_counted(bit_reader *bp, int32_t *cur, const int32_t *ref, i
 #define TABLE_V(delta)                                                                      \
     do {                                                                                    \
         a1 = b1 + (delta);                                                                  \
-        if ((size_t)(a1 - a0 - 1) >= (size_t)(last - a0))                                   \
+        if (__builtin_expect(a1 <= a0, 0) || __builtin_expect(a1 >= width, 0))              \
             goto edge;                                                                      \
         fill_next(nw + half, c[-2], a1, (int)a1);                                           \
         *c++ = (int32_t)a1;                                                                 \
@@ -1065,7 +1066,6 @@ static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uin
     /* a0 and b1 as wide as pointers, for indexing without sign extension; `half` is the
      * offset of the half for the colour of a0 (the parity of the changes so far). */
     ptrdiff_t a0 = -1, b1 = nr[0], a1, half = 0;
-    const ptrdiff_t last = width - 1;
     int32_t *c = cur;   /* where the next change goes */
     for (;;) {
         /* A refill leaves 56 bits or more, unless the data ends: enough for two look-ups of
