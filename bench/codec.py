@@ -20,15 +20,17 @@ What is timed:
 * libtiff decode: ``TIFFReadEncodedStrip`` of the same stream from a memory-mapped TIFF into a
   preallocated buffer (DecodeJob).
 Both decoders get the same bytes, into a buffer cleared just before the clock starts, and their
-pixels are checked against the page.
+pixels are checked against the page. The column "→ Page" times ``faxpipe.codec.decode`` as well,
+which allocates the rows of a new Page each call (and so, for a big page, faults its memory in).
 
 How it is sampled: cell after cell, each cell's runs back to back, faxpipe and libtiff taking
-turns (which goes first alternates), after one untimed round; so both codecs find the page, the
-stream and the output buffer in the caches, as the pipeline leaves them (a page is encoded
-right after it is rendered). ``--round-robin`` instead takes one sample of every cell per
-round, so that the other pages push each cell's data out of the caches between its samples:
-then the small cells (the white page) measure mostly the memory, for both codecs alike. The column "→ Page" times ``faxpipe.codec.decode`` as well,
-which allocates the rows of a new Page each call (and so, for a big page, faults its memory in).
+turns (which goes first alternates), after one untimed round. A sample is the mean of as many
+runs as make some 2 ms of faxpipe's encode: one for most pages, up to 50 for the white page,
+whose cells take microseconds. So both codecs find the page, the stream and the output buffer
+in the caches, as the pipeline leaves them (a page is encoded right after it is rendered).
+``--round-robin`` instead takes one sample (one run) of every cell per round, so that the other
+pages push each cell's data out of the caches between its samples: then the white page's cells
+measure mostly the memory, for both codecs alike.
 
 "identical" is "yes" when the streams are the same byte for byte, "body" when they differ only
 in the RTC (both are identical when produced without RTC), else the first differing byte.
@@ -81,6 +83,7 @@ class Cell:
         self.fp_bytes = codec.encode(page, scheme)
         self.identical = self._identity()
         self.samples = {"fp_enc": [], "lt_enc": [], "fp_dec": [], "lt_dec": [], "fp_page": []}
+        self.inner = 1   # runs per sample (settle)
         self.lt_decode_error = None
         self.decoder = libtiff.DecodeJob(self.lt_bytes, self.layout)
         try:
@@ -110,35 +113,54 @@ class Cell:
         return f"NO @{where}"
 
     def measure(self, flip: bool, record: bool = True) -> None:
-        page, scheme, data = self.page, self.scheme, self.lt_bytes
+        """One sample of each operation: the mean of ``self.inner`` runs back to back."""
+        page, scheme, data, inner = self.page, self.scheme, self.lt_bytes, self.inner
         samples = self.samples if record else {k: [] for k in self.samples}
 
         def fp_enc():
             start = time.perf_counter()
-            codec.encode(page, scheme)
-            samples["fp_enc"].append(time.perf_counter() - start)
+            for _ in range(inner):
+                codec.encode(page, scheme)
+            samples["fp_enc"].append((time.perf_counter() - start) / inner)
 
         def lt_enc():
-            samples["lt_enc"].append(self.encoder.run(read_back=False).seconds)
+            total = sum(self.encoder.run(read_back=False).seconds for _ in range(inner))
+            samples["lt_enc"].append(total / inner)
 
         def fp_dec():
-            self.out[:] = self.zeros
-            start = time.perf_counter()
-            codec.decode_into(data, scheme, self.out, page.width, height=page.height)
-            samples["fp_dec"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            codec.decode(data, scheme, page.width, height=page.height)
-            samples["fp_page"].append(time.perf_counter() - start)
+            into = whole = 0.0
+            for _ in range(inner):
+                self.out[:] = self.zeros
+                start = time.perf_counter()
+                codec.decode_into(data, scheme, self.out, page.width, height=page.height)
+                into += time.perf_counter() - start
+                start = time.perf_counter()
+                codec.decode(data, scheme, page.width, height=page.height)
+                whole += time.perf_counter() - start
+            samples["fp_dec"].append(into / inner)
+            samples["fp_page"].append(whole / inner)
 
         def lt_dec():
             if self.decoder is not None:
-                samples["lt_dec"].append(self.decoder.run().seconds)
+                total = sum(self.decoder.run().seconds for _ in range(inner))
+                samples["lt_dec"].append(total / inner)
 
         order = [fp_enc, lt_enc, fp_dec, lt_dec]
         if flip:
             order = [lt_enc, fp_enc, lt_dec, fp_dec]
         for step in order:
             step()
+
+    def settle(self) -> None:
+        """The untimed round; it also sets how many runs make a sample: enough for some 2 ms of
+        faxpipe's encode, so that the white page's cells of microseconds are not one timer
+        reading each."""
+        self.inner = 1
+        start = time.perf_counter()
+        codec.encode(self.page, self.scheme)
+        once = time.perf_counter() - start
+        self.inner = max(1, min(50, int(0.002 / max(once, 1e-6))))
+        self.measure(flip=True, record=False)
 
     def median_ms(self, key: str) -> float | None:
         values = self.samples[key]
@@ -263,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                     cell.measure(flip=bool(i % 2))
         else:
             for cell in cells:
-                cell.measure(flip=True, record=False)
+                cell.settle()
                 for i in range(repeat):
                     cell.measure(flip=bool(i % 2))
     finally:
