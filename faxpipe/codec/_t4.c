@@ -807,7 +807,7 @@ static inline int read_h_runs(bit_reader *b, int color, int start, int width, in
 /* Append the changing element that ends a run. A zero-length run puts it where the last one is,
  * and the two cancel. So lists stay strictly increasing and, since every other run advances,
  * never hold more than width + 2 entries in 1-D or 2 × width + 2 in 2-D. */
-static inline void push_change(int32_t *cur, int *n, int x, int run)
+static inline void push_change(int32_t *cur, ptrdiff_t *n, int x, int run)
 {
     if (__builtin_expect(run == 0, 0) && *n > 0 && cur[*n - 1] == x)
         (*n)--;
@@ -864,9 +864,9 @@ static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
 }
 
 /* Append a change (push_change) and, with `next`, write it into the row's table. */
-static inline void push_change_next(int32_t *cur, int *n, int x, int run, uint16_t *next)
+static inline void push_change_next(int32_t *cur, ptrdiff_t *n, int x, int run, uint16_t *next)
 {
-    int before = *n;
+    ptrdiff_t before = *n;
     push_change(cur, n, x, run);
     if (next && *n > before)
         fill_next(NEXT_HALF(next, *n - 1), cur[*n - 3], x, x);
@@ -877,7 +877,8 @@ static inline __attribute__((always_inline)) int read_1d(bit_reader *bp, int32_t
                                                          int width, uint16_t *next)
 {
     bit_reader local = *bp, *b = &local;   /* keeps the reader in registers */
-    int a0 = 0, n = 0;
+    int a0 = 0;
+    ptrdiff_t n = 0;   /* counts and indices as wide as pointers: no sign extension (-fwrapv) */
     for (;;) {
         br_refill(b);
         t4_pair pair = dec_pair[0][br_peek(b, PAIR_BITS)];
@@ -908,8 +909,8 @@ static inline __attribute__((always_inline)) int read_1d(bit_reader *bp, int32_t
     if (a0 < width)
         return -1;
     if (next)
-        finish_next(next, cur, n, width);
-    return n;
+        finish_next(next, cur, (int)n, width);
+    return (int)n;
 }
 
 static int decode_1d(bit_reader *bp, int32_t *cur, int width)
@@ -933,6 +934,24 @@ static void group_rewind(bit_reader *b, uint64_t acc, int n, int codes)
     b->n = n - used;
 }
 
+/* One V code of search_2d, the k-th of its group: a1 = b1 + delta (T.4 §4.2.1.3.2), then b1
+ * moves on to the first change after a1 of the colour opposite to a1's. Anything but
+ * a0 < a1 < width goes to `v_edge`. */
+#define SEARCH_V(k)                                                                         \
+    do {                                                                                    \
+        a1 = *rb + v.delta[k];                                                              \
+        if (__builtin_expect(a1 >= width, 0) || __builtin_expect(a1 <= a0, 0)) {            \
+            codes = (k) + 1;                                                                \
+            goto v_edge;                                                                    \
+        }                                                                                   \
+        *c++ = a1;   /* a1 > a0: never cancels */                                           \
+        a0 = a1;                                                                            \
+        const int32_t *from = --rb;   /* ref[-1] is a guard below every a0 */               \
+        while (*rb <= a0)                                                                   \
+            rb += 2;                                                                        \
+        odd += count && rb != from + 2;                                                     \
+    } while (0)
+
 /* One 2-D row (T.4 §4.2.1.3), b1 found by searching the reference list `ref`, which is strictly
  * increasing and ends with three sentinels at `width`. Fast where the search's branches are
  * predictable. With `count`, *vertical counts the V codes and *irregular the searches that went
@@ -944,34 +963,28 @@ static inline __attribute__((always_inline)) int search_2d(bit_reader *bp, int32
                                                            int *vertical, const int count)
 {
     bit_reader local = *bp, *b = &local;
-    /* The colour of a0 is the parity of ib: b1 is always a change to the other colour. */
-    int a0 = -1, n = 0, ib = 0, only_v0 = 1, odd = 0, vcodes = 0;
+    int a0 = -1, a1, only_v0 = 1, odd = 0, vcodes = 0, codes;
+    int32_t *c = cur;          /* where the next change goes */
+    const int32_t *rb = ref;   /* b1; the colour of a0 is the parity of its index */
+    uint64_t group;
+    int group_n;
     for (;;) {
         br_refill(b);
-        uint64_t group = b->acc;
-        int group_n = b->n;
+        group = b->acc;
+        group_n = b->n;
         t4_vrun v = dec_vrun[br_peek(b, VRUN_BITS)];
         if (v.count) {
             only_v0 &= v.all_v0;
             vcodes += count ? v.count : 0;
             br_skip(b, v.len);
-            for (int k = 0; k < v.count; k++) {   /* vertical: a1 = b1 + delta (T.4 §4.2.1.3.2) */
-                int a1 = ref[ib] + v.delta[k];
-                if ((unsigned)(a1 - a0 - 1) >= (unsigned)(width - a0)) {   /* a0 < a1 <= width */
-                    group_rewind(b, group, group_n, k + 1);
-                    goto fail;
+            SEARCH_V(0);
+            if (v.count > 1) {
+                SEARCH_V(1);
+                if (v.count > 2) {
+                    SEARCH_V(2);
+                    if (v.count > 3)
+                        SEARCH_V(3);
                 }
-                cur[n++] = a1;   /* a1 > a0: never cancels */
-                a0 = a1;
-                ib--;   /* ref[-1] is a guard below every a0: from 0 the search moves on to 1 */
-                if (a0 >= width) {
-                    group_rewind(b, group, group_n, k + 1);
-                    goto done;
-                }
-                int from = ib;
-                while (ref[ib] <= a0)
-                    ib += 2;
-                odd += count && ib != from + 2;
             }
             continue;
         }
@@ -979,16 +992,19 @@ static inline __attribute__((always_inline)) int search_2d(bit_reader *bp, int32
         br_skip(b, m.len);
         if (m.mode == MODE_H) {
             int start = a0 < 0 ? 0 : a0, r1, r2;
+            ptrdiff_t n = c - cur;
             only_v0 = 0;
-            if (read_h_runs(b, ib & 1, start, width, &r1, &r2) < 0 || start + r1 + r2 <= a0)
+            if (read_h_runs(b, (int)((rb - ref) & 1), start, width, &r1, &r2) < 0 ||
+                start + r1 + r2 <= a0)
                 goto fail;
             push_change(cur, &n, start + r1, r1);
             push_change(cur, &n, start + r1 + r2, r2);
+            c = cur + n;
             a0 = start + r1 + r2;
         } else if (m.mode == MODE_P) {
             only_v0 = 0;
-            a0 = ref[ib + 1];   /* b2 */
-            ib += 2;
+            a0 = rb[1];   /* b2 */
+            rb += 2;
         } else {
             goto fail;
         }
@@ -996,11 +1012,11 @@ static inline __attribute__((always_inline)) int search_2d(bit_reader *bp, int32
          * the caller sees b->n < 0 either way. */
         if (a0 >= width)
             break;
-        /* Entries from index nref on are all `width` > a0, so ib stays within nref + 1. */
-        int from = ib;
-        while (ref[ib] <= a0)
-            ib += 2;
-        odd += count && ib > from + 2;
+        /* Entries from index nref on are all `width` > a0, so rb stays within nref + 1. */
+        const int32_t *from = rb;
+        while (*rb <= a0)
+            rb += 2;
+        odd += count && rb > from + 2;
     }
 done:
     *bp = local;
@@ -1009,11 +1025,19 @@ done:
         *irregular = odd;
         *vertical = vcodes;
     }
-    return n;
+    return (int)(c - cur);
+v_edge:   /* a1 = width ends the row; anything else outside (a0, width) is an error */
+    group_rewind(b, group, group_n, codes);
+    if (a1 != width || a1 <= a0)
+        goto fail;
+    *c++ = a1;
+    goto done;
 fail:
     *bp = local;
     return -1;
 }
+
+#undef SEARCH_V
 
 static int decode_2d(bit_reader *bp, int32_t *cur, const int32_t *ref, int width, int *copy)
 {
@@ -1076,7 +1100,8 @@ static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uin
         continue;
     other:;
         /* H, P or no valid code: one code as decode_2d reads it */
-        int n = (int)(c - cur), start = a0 < 0 ? 0 : (int)a0, r1, r2;
+        ptrdiff_t n = c - cur;
+        int start = a0 < 0 ? 0 : (int)a0, r1, r2;
         br_refill(b);
         t4_mode m = dec_mode[br_peek(b, MODE_BITS)];
         br_skip(b, m.len);
