@@ -53,7 +53,7 @@ typedef struct __attribute__((aligned(8))) { int8_t delta[4]; uint8_t count, len
 static t4_vrun dec_vrun[1 << VRUN_BITS];
 
 /* The same for decode_2d_table, two codes at most: deltas and lengths; len0 0 when the first
- * code is not a V code, len1 0 when no second one follows (d1 is then -1). */
+ * code is not a V code, len1 0 when no second one follows. */
 #define VV_BITS 12
 typedef struct __attribute__((aligned(4))) { int8_t d0, d1; uint8_t len0, len1; } t4_vv;
 static t4_vv dec_vv[1 << VV_BITS];
@@ -162,7 +162,7 @@ static void build_tables(void)
     }
     for (unsigned i = 0; i < (1u << VV_BITS); i++) {
         t4_mode m0 = dec_mode[i >> (VV_BITS - MODE_BITS)];
-        t4_vv e = {0, -1, 0, 0};
+        t4_vv e = {0, 0, 0, 0};
         if (m0.mode == MODE_V) {
             t4_mode m1 = dec_mode[((i << m0.len) & ((1u << VV_BITS) - 1)) >> (VV_BITS - MODE_BITS)];
             e.d0 = m0.delta;
@@ -823,9 +823,7 @@ static inline void push_change(int32_t *cur, ptrdiff_t *n, int x, int run)
  * reference row, next[p][x + 1] (x from -1 to width), the first change after x whose index has
  * parity p (colour: even indices start black runs), or width when there is none (T.4
  * §4.2.1.3.1). Each row, 1-D (read_1d) or 2-D, writes its own table for the row below as its
- * changes come. Each look-up in the stream takes two V codes, or one and an empty one: since
- * next[p][b1] is b1 itself, an empty code (delta -1, no colour change) leaves everything where
- * it was. */
+ * changes come. Each look-up in the stream takes one V code or two. */
 
 /* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
 #define NEXT_STRIDE 4880
