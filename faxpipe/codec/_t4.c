@@ -44,10 +44,10 @@ static t4_mode dec_mode[1 << MODE_BITS];
 #define VRUN_BITS 12
 
 /* A terminating code of one colour followed by one of the other, both whole within the next
- * PAIR_BITS bits (short runs: halftones, small type); len 0 when they are not. [0] is white
- * then black, [1] black then white. */
+ * PAIR_BITS bits and neither a run of 0 (short runs: halftones, small type); len 0 when they
+ * are not. [0] is white then black, [1] black then white. */
 #define PAIR_BITS 12
-typedef struct __attribute__((aligned(4))) { uint8_t first, second, len; } t4_pair;   /* 4 bytes: scaled indexing */
+typedef struct __attribute__((aligned(4))) { uint8_t first, second, len, sum; } t4_pair;   /* 4 bytes: scaled indexing */
 static t4_pair dec_pair[2][1 << PAIR_BITS];
 typedef struct __attribute__((aligned(8))) { int8_t delta[4]; uint8_t count, len, all_v0; } t4_vrun;
 static t4_vrun dec_vrun[1 << VRUN_BITS];
@@ -133,12 +133,13 @@ static void build_tables(void)
     for (int color = 0; color < 2; color++)
         for (unsigned i = 0; i < (1u << PAIR_BITS); i++) {
             t4_entry one = color ? dec_black[i << (BLACK_BITS - PAIR_BITS)] : dec_white[i >> (PAIR_BITS - WHITE_BITS)];
-            t4_pair pair = {0, 0, 0};
-            if (one.run >= 0 && one.run < 64 && one.len < PAIR_BITS) {
+            t4_pair pair = {0, 0, 0, 0};
+            if (one.run > 0 && one.run < 64 && one.len < PAIR_BITS) {
                 unsigned rest = (i << one.len) & ((1u << PAIR_BITS) - 1);
                 t4_entry two = color ? dec_white[rest >> (PAIR_BITS - WHITE_BITS)] : dec_black[rest << (BLACK_BITS - PAIR_BITS)];
-                if (two.run >= 0 && two.run < 64 && one.len + two.len <= PAIR_BITS)
-                    pair = (t4_pair){(uint8_t)one.run, (uint8_t)two.run, (uint8_t)(one.len + two.len)};
+                if (two.run > 0 && two.run < 64 && one.len + two.len <= PAIR_BITS)
+                    pair = (t4_pair){(uint8_t)one.run, (uint8_t)two.run,
+                                     (uint8_t)(one.len + two.len), (uint8_t)(one.run + two.run)};
             }
             dec_pair[color][i] = pair;
         }
@@ -791,7 +792,7 @@ static inline int read_h_runs(bit_reader *b, int color, int start, int width, in
 {
     br_refill(b);
     t4_pair pair = dec_pair[color][br_peek(b, PAIR_BITS)];
-    if (pair.len && start + pair.first + pair.second <= width) {
+    if (pair.len && start + pair.sum <= width) {
         br_skip(b, pair.len);
         *r1 = pair.first;
         *r2 = pair.second;
@@ -880,12 +881,16 @@ static inline __attribute__((always_inline)) int read_1d(bit_reader *bp, int32_t
     for (;;) {
         br_refill(b);
         t4_pair pair = dec_pair[0][br_peek(b, PAIR_BITS)];
-        if (pair.len && a0 + pair.first + pair.second < width) {   /* both runs in this row */
+        if (pair.len && a0 + pair.sum < width) {   /* both runs in this row, neither empty */
             br_skip(b, pair.len);
             a0 += pair.first;
-            push_change_next(cur, &n, a0, pair.first, next);
+            cur[n++] = a0;
+            if (next)
+                fill_next(NEXT_HALF(next, n - 1), cur[n - 3], a0, a0);
             a0 += pair.second;
-            push_change_next(cur, &n, a0, pair.second, next);
+            cur[n++] = a0;
+            if (next)
+                fill_next(NEXT_HALF(next, n - 1), cur[n - 3], a0, a0);
             continue;
         }
         int run = read_run(b, 0, width - a0);
