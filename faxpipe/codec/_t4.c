@@ -336,7 +336,7 @@ static void paint_row(uint8_t *row, int width, const int32_t *ch, int n, uint64_
         }
         return;
     }
-    for (int i = 0; i < n; i++)   /* no test for the next word: it would be mispredicted */
+    for (ptrdiff_t i = 0; i < n; i++)   /* no test for the next word: it'd be mispredicted */
         marks[ch[i] >> 6] ^= 0x8000000000000000ULL >> (ch[i] & 63);
     marks[words] = 0;
     uint64_t colour = 0;   /* all ones while the last pel painted was black */
@@ -359,8 +359,15 @@ static void paint_busy(uint8_t *row, int width, const int32_t *ch, int n, uint8_
 {
     int words = (width + 63) >> 6, stride = (width + 7) >> 3;
     memset(toggles, 0, (size_t)words * 64 + 8);
-    for (int i = 0; i < n; i++)
-        toggles[ch[i]] = 1;
+    const int32_t *c = ch, *end = ch + n;
+    for (; end - c >= 4; c += 4) {   /* unrolled: the loop's own work was more than half */
+        toggles[c[0]] = 1;
+        toggles[c[1]] = 1;
+        toggles[c[2]] = 1;
+        toggles[c[3]] = 1;
+    }
+    for (; c < end; c++)
+        toggles[*c] = 1;
     uint64_t colour = 0;
     for (int w = 0; w < words; w++) {
         uint64_t y = 0;
@@ -469,7 +476,8 @@ static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, in
     static const uint8_t vcode[7] = {0x02, 0x02, 0x2, 0x1, 0x3, 0x3, 0x03};
     static const uint8_t vlen[7] = {7, 6, 3, 1, 3, 6, 7};
     bit_writer local = *wp, *w = &local;
-    int a0 = -1, color = 0, ia = 0, ib = 0;
+    int a0 = -1, color = 0;
+    ptrdiff_t ia = 0, ib = 0;   /* as wide as pointers: no sign extension (-fwrapv) */
     for (;;) {
         int a1 = cur[ia], b1 = ref[ib], b2 = ref[ib + 1];
         if (b2 < a1) {
