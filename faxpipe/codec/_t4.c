@@ -243,7 +243,8 @@ static inline uint64_t reverse_in_bytes(uint64_t v)
  * Each 64-pel word is loaded with pel i at bit i, so the changes come out lowest bit first. */
 static int row_changes(const uint8_t *row, int width, int32_t *ch)
 {
-    int n = 0, stride = (width + 7) >> 3, words = (width + 63) >> 6;
+    int stride = (width + 7) >> 3, words = (width + 63) >> 6;
+    int32_t *c = ch;   /* where the next change goes */
     uint64_t prev = 0, any = 0;
     int i = 0;
     for (; i + 8 <= stride; i += 8) {   /* a white row, the commonest, in one quick pass */
@@ -271,12 +272,12 @@ static int row_changes(const uint8_t *row, int width, int32_t *ch)
             t &= (1ULL << valid) - 1;
         int32_t base = w * 64;
         while (t) {
-            ch[n++] = base + __builtin_ctzll(t);
+            *c++ = base + __builtin_ctzll(t);
             t &= t - 1;
         }
         prev = v >> 63;
     }
-    return n;
+    return (int)(c - ch);
 }
 
 /* The marks of 64 pels (the first one highest) to their colours: a prefix XOR, carrying the
