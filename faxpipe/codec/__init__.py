@@ -11,6 +11,7 @@ FillOrder 2 and for the wire.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import CodecError
 from ..page import MAX_HEIGHT, Page, Resolution, check_geometry
@@ -22,10 +23,11 @@ MAX_MIN_BITS = 8192  # 40 ms, the longest T.30 minimum scan-line time, is 1344 b
 __all__ = ["encode", "decode", "decode_into", "Decoded", "DecodeStats", "SCHEMES"]
 
 
-@dataclass(frozen=True)
-class DecodeStats:
+class DecodeStats(NamedTuple):
     """What the decoder saw: rows produced, rows replaced because they were corrupt, the
-    longest run of consecutive bad rows, whether RTC / EOFB ended the data, and the bytes used."""
+    longest run of consecutive bad rows, whether RTC / EOFB ended the data, and the bytes used.
+    (A named tuple: a frozen dataclass took a microsecond to build, a sixth of decoding a blank
+    page.)"""
 
     rows: int
     bad_rows: int
