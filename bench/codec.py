@@ -217,7 +217,22 @@ def summary(cells: list[Cell]) -> list[str]:
     return out
 
 
-def write_markdown(path: str, command: str, lines: list[str], notes: list[str]) -> None:
+BACK_TO_BACK = (
+    "Sampling: each cell's samples back to back, faxpipe and libtiff taking turns, after one "
+    "untimed round, so both codecs find their data in the caches; a sample is the mean of as "
+    "many runs as make some 2 ms (up to 50 for the white page's cells of microseconds). See "
+    "bench/codec.py. With `--round-robin` (one run of every cell in turn, the caches cold for "
+    "the small cells) the white page's ratios fall to 1.3–2.4× for both encode and decode, "
+    "and the sparse pages' decode ratios by some 10%: both codecs then read their tables and "
+    "the page from memory, and faxpipe's look-up tables (about 100 KB) are the larger.")
+ROUND_ROBIN = (
+    "Sampling: `--round-robin`, one run of every cell in turn, so that the other pages push "
+    "each cell's data and both codecs' tables out of the caches between its samples; the "
+    "small cells (the white page, the sparse pages) measure mostly memory.")
+
+
+def write_markdown(path: str, command: str, sampling: str, lines: list[str],
+                   notes: list[str]) -> None:
     section = [
         "## Codec",
         "",
@@ -235,10 +250,7 @@ def write_markdown(path: str, command: str, lines: list[str], notes: list[str]) 
         "rows where that search mispredicts (dithered photographs, noise), by tables of the "
         "reference row; it chooses row by row (faxpipe/codec/_t4.c, decode_2d_table).",
         "",
-        "Sampling: each cell's runs back to back, faxpipe and libtiff taking turns, after one "
-        "untimed round, so both codecs find their data in the caches (see bench/codec.py). With "
-        "`--round-robin` (one sample of every cell per round) the white page's cells, tens of "
-        "microseconds, measure mostly memory for both codecs and its ratios fall to 1.4–2.3×.",
+        sampling,
         "",
         *lines,
         "",
@@ -263,8 +275,8 @@ def write_markdown(path: str, command: str, lines: list[str], notes: list[str]) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=None, help="runs per operation (default 11)")
-    parser.add_argument("--quick", action="store_true", help="3 runs per operation")
+    parser.add_argument("--repeat", type=int, default=None, help="samples per operation (default 11)")
+    parser.add_argument("--quick", action="store_true", help="3 samples per operation")
     parser.add_argument("--pages", default=",".join(pages.NAMES))
     parser.add_argument("--res", default=",".join(RESOLUTIONS))
     parser.add_argument("--schemes", default=",".join(SCHEMES))
@@ -295,11 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     print()
     print("\n".join(notes))
-    print(f"({repeat} runs per operation, {time.perf_counter() - started:.0f} s)")
+    print(f"({repeat} samples per operation, {time.perf_counter() - started:.0f} s)")
     if args.write:
         command = "python bench/codec.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_markdown(os.path.join(ROOT, "BENCHMARKS.md"), command.strip(), lines,
-                       notes + [f"{repeat} runs per operation."])
+        write_markdown(os.path.join(ROOT, "BENCHMARKS.md"), command.strip(),
+                       ROUND_ROBIN if args.round_robin else BACK_TO_BACK, lines,
+                       notes + [f"{repeat} samples per operation."])
     return 0
 
 
