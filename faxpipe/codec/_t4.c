@@ -981,7 +981,7 @@ static inline __attribute__((always_inline)) int search_2d(bit_reader *bp, int32
     uint64_t group;
     int group_n;
     for (;;) {
-        br_refill(b);
+        br_refill_fast(b);   /* no test on n, whose outcome follows the picture */
         group = b->acc;
         group_n = b->n;
         t4_vrun v = dec_vrun[br_peek(b, VRUN_BITS)];
@@ -1031,6 +1031,7 @@ static inline __attribute__((always_inline)) int search_2d(bit_reader *bp, int32
         odd += count && rb > from + 2;
     }
 done:
+    br_settle(&local);
     *bp = local;
     *copy = only_v0;   /* nothing but V0: the row repeats the reference row */
     if (count) {
@@ -1045,6 +1046,7 @@ v_edge:   /* a1 = width ends the row; anything else outside (a0, width) is an er
     *c++ = a1;
     goto done;
 fail:
+    br_settle(&local);
     *bp = local;
     return -1;
 }
