@@ -448,6 +448,51 @@ static inline void put_run(bit_writer *w, int color, int run)
 #define EOL_CODE 0x001
 #define EOL_LEN 12
 
+/* ------------------------------------------- the reference row as a table
+ *
+ * In rows with many changes (dithered photographs, noise) the search for b1 along the
+ * reference row's list goes by branches that follow the picture; mispredicted, they cost more
+ * than the coding. A table of the reference row has none of them: next[p][x + 1] (x from -1
+ * to width) is the first change after x whose index has parity p (colour: even indices start
+ * black runs), or width when there is none (T.4 §4.2.1.3.1), so b1 and b2 are a load each.
+ * encode_2d_table and decode_2d_table use it for such rows. */
+
+/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
+#define NEXT_STRIDE 4880
+#define NEXT_HALF(t, p) ((t) + (-(ptrdiff_t)((p) & 1) & NEXT_STRIDE))
+
+/* next[x + 1] = value for x from `from` to to - 1, 8 entries at a time, so up to 8 past `to`;
+ * the writes of later changes, which go up the row, put those right. */
+typedef uint16_t next_vec __attribute__((vector_size(16)));
+
+static inline void fill_next(uint16_t *next, ptrdiff_t from, ptrdiff_t to, int value)
+{
+    next_vec v = {0};
+    v += (uint16_t)value;
+    do {
+        memcpy(next + from + 1, &v, sizeof v);
+        from += 8;
+    } while (from < to);
+}
+
+/* A row's table after its last change: `width` from each half's last change on. The list
+ * has the guards ch[-2] = ch[-1] = -1. */
+static void finish_next(uint16_t *next, const int32_t *ch, int n, int width)
+{
+    for (int p = 0; p < 2; p++) {
+        int last = ch[n - 1 - ((n - 1 - p) & 1)];   /* the last change of index parity p */
+        fill_next(NEXT_HALF(next, p), last, width + 1, width);
+    }
+}
+
+/* The whole table of a row decoded otherwise. */
+static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
+{
+    for (int i = 0; i < n; i++)
+        fill_next(NEXT_HALF(next, i), ch[i - 2], ch[i], ch[i]);
+    finish_next(next, ch, n, width);
+}
+
 /* ---------------------------------------------------------------- encoder */
 
 static void encode_1d(bit_writer *wp, const int32_t *ch, int n, int width)
@@ -468,19 +513,27 @@ static void encode_1d(bit_writer *wp, const int32_t *ch, int n, int width)
     *wp = local;
 }
 
+static const uint8_t vcode[7] = {0x02, 0x02, 0x2, 0x1, 0x3, 0x3, 0x03};   /* VL3 .. VR3 */
+static const uint8_t vlen[7] = {7, 6, 3, 1, 3, 6, 7};
+
 /* T.4 §4.2.1.3: pass, vertical and horizontal modes against the reference row. Both lists are
  * strictly increasing and end with sentinels at `width` (two for cur, three for ref). b1 is kept
  * at an index whose parity is the colour of a0 (even: a change to black), so it only ever moves
- * forward in pairs, or back by one when a vertical mode flips the colour (T.4 §4.2.1.3.1). */
-static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, int width)
+ * forward in pairs, or back by one when a vertical mode flips the colour (T.4 §4.2.1.3.1). With
+ * `count`, *vertical counts the V codes and *irregular the searches for b1 that went otherwise
+ * than usual (after a V code, on by one pair; after H or P, by one pair at most), which tell
+ * whether encode_2d_table would be faster. */
+static inline __attribute__((always_inline)) void search_encode_2d(bit_writer *wp,
+                                                                   const int32_t *cur,
+                                                                   const int32_t *ref, int width,
+                                                                   int *irregular, int *vertical,
+                                                                   const int count)
 {
-    static const uint8_t vcode[7] = {0x02, 0x02, 0x2, 0x1, 0x3, 0x3, 0x03};
-    static const uint8_t vlen[7] = {7, 6, 3, 1, 3, 6, 7};
     bit_writer local = *wp, *w = &local;
-    int a0 = -1, color = 0;
+    int a0 = -1, color = 0, odd = 0, vcodes = 0;
     ptrdiff_t ia = 0, ib = 0;   /* as wide as pointers: no sign extension (-fwrapv) */
     for (;;) {
-        int a1 = cur[ia], b1 = ref[ib], b2 = ref[ib + 1];
+        int a1 = cur[ia], b1 = ref[ib], b2 = ref[ib + 1], after_v = 0;
         if (b2 < a1) {
             bw_put(w, 0x1, 4);   /* pass: 0001 */
             a0 = b2;
@@ -491,6 +544,8 @@ static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, in
             color ^= 1;
             ia++;
             ib--;   /* ref[-1] is a guard below every a0 */
+            vcodes++;
+            after_v = 1;
         } else {
             int a2 = cur[ia + 1];
             bw_put(w, 0x1, 3);   /* horizontal: 001 */
@@ -501,8 +556,59 @@ static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, in
         }
         if (a0 >= width)
             break;
+        ptrdiff_t from = ib;
         while (ref[ib] <= a0)
             ib += 2;
+        if (count)
+            odd += after_v ? ib != from + 2 : ib > from + 2;
+    }
+    *wp = local;
+    if (count) {
+        *irregular = odd;
+        *vertical = vcodes;
+    }
+}
+
+static void encode_2d(bit_writer *wp, const int32_t *cur, const int32_t *ref, int width)
+{
+    search_encode_2d(wp, cur, ref, width, NULL, NULL, 0);
+}
+
+static void encode_2d_counted(bit_writer *wp, const int32_t *cur, const int32_t *ref,
+                              int width, int *irregular, int *vertical)
+{
+    search_encode_2d(wp, cur, ref, width, irregular, vertical, 1);
+}
+
+/* The same with b1 and b2 from the reference row's table `nr`: no search, so no loop through
+ * the reference row's list. The same bits as encode_2d. */
+static void encode_2d_table(bit_writer *wp, const int32_t *cur, const uint16_t *nr, int width)
+{
+    bit_writer local = *wp, *w = &local;
+    ptrdiff_t a0 = -1, half = 0;   /* the half for the colour of a0 */
+    int color = 0;
+    const int32_t *ca = cur;   /* a1 */
+    for (;;) {
+        ptrdiff_t a1 = *ca, b1 = (nr + half)[a0 + 1], b2 = (nr + (half ^ NEXT_STRIDE))[b1 + 1];
+        if (b2 < a1) {
+            bw_put(w, 0x1, 4);   /* pass: 0001 */
+            a0 = b2;
+        } else if ((size_t)(a1 - b1 + 3) <= 6) {
+            bw_put(w, vcode[a1 - b1 + 3], vlen[a1 - b1 + 3]);
+            a0 = a1;
+            color ^= 1;
+            half ^= NEXT_STRIDE;
+            ca++;
+        } else {
+            ptrdiff_t a2 = ca[1];
+            bw_put(w, 0x1, 3);   /* horizontal: 001 */
+            put_run(w, color, (int)(a1 - (a0 < 0 ? 0 : a0)));
+            put_run(w, color ^ 1, (int)(a2 - a1));
+            a0 = a2;
+            ca += 2;
+        }
+        if (a0 >= width)
+            break;
     }
     *wp = local;
 }
@@ -550,16 +656,24 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
     int with_eol = mr || (opt->scheme == T4_MH && opt->eol);
     int min_bits = with_eol ? opt->min_bits : 0;
     int align_rows = opt->byte_align && !with_eol;   /* with EOLs, alignment is `fill` */
-    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(width + 5));
+    /* Two lists of changes with two guards each; for MR / MMR, once busy rows come, the
+     * reference row's table (encode_2d_table). */
+    int tables = (mr || mmr) && width <= NEXT_STRIDE - 16;
+    int32_t *lists = malloc(sizeof(int32_t) * 2 * (size_t)(width + 6));
+    uint16_t *table = NULL;
     bit_writer w = {0};
     if (!lists || !bw_reserve(&w, (size_t)height * 16 + 1024)) {
         free(lists);
         free(w.buf);
         return T4_ERR_NOMEM;
     }
-    int32_t *cur = lists + 1, *ref = lists + width + 6;
-    cur[-1] = ref[-1] = -1;             /* guards below every a0 (encode_2d) */
+    int32_t *cur = lists + 2, *ref = lists + width + 8;
+    cur[-2] = cur[-1] = ref[-2] = ref[-1] = -1;   /* guards below every a0 (encode_2d) */
     ref[0] = ref[1] = ref[2] = width;   /* the imaginary white row above the page */
+    /* As in t4_decode_into: 2-D rows go to encode_2d_table while by_tables, chosen on every
+     * 8th row coded by search, and while they do on a row coded by search after 32 of them,
+     * 64 if that one agreed, up to 256. The table is the reference row's when table_valid. */
+    int by_tables = 0, table_valid = 0, search_rows = 0, probe_every = 32, until_probe = 0;
     size_t line_start = 0;
     int k_left = 0;
     /* A white row's whole code: [0] 1-D (one white run), [1] 2-D below a white row (V0), each
@@ -587,6 +701,7 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
             if (!bw_reserve(&w, 8))
                 break;
             bw_put(&w, white_code[two_d], white_len[two_d]);
+            table_valid = 0;
             if (mr)
                 k_left = two_d ? k_left - 1 : opt->k - 1;
             int32_t *t = ref;
@@ -606,12 +721,29 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
         } else if (align_rows) {
             byte_align(&w);
         }
-        if (two_d)
+        int by_table = two_d && table_valid && by_tables && --until_probe > 0;
+        int counted = two_d && tables && !by_table && (by_tables || ++search_rows % 8 == 0);
+        if (by_table) {
+            encode_2d_table(&w, cur, table, width);
+        } else if (counted) {
+            int irregular, vertical;
+            encode_2d_counted(&w, cur, ref, width, &irregular, &vertical);
+            int busy = n * 4 > width && irregular * 8 > vertical;
+            if (busy && !table && !(table = malloc(sizeof(uint16_t) * 2 * NEXT_STRIDE)))
+                busy = 0;   /* no memory for the table: keep searching */
+            probe_every = busy && by_tables && probe_every < 256 ? probe_every * 2 : 32;
+            until_probe = probe_every;
+            by_tables = busy;
+        } else if (two_d) {
             encode_2d(&w, cur, ref, width);
-        else
+        } else {
             encode_1d(&w, cur, n, width);
+        }
         if (mr)
             k_left = two_d ? k_left - 1 : opt->k - 1;
+        table_valid = by_tables && (mmr || k_left > 0);   /* a 2-D row below uses the table */
+        if (table_valid)
+            build_next(table, cur, n, width);
         int32_t *t = ref;
         ref = cur;
         cur = t;
@@ -639,6 +771,7 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
         bw_flush(&w);
     }
     free(lists);
+    free(table);
     if (w.failed) {
         free(w.buf);
         return T4_ERR_NOMEM;
@@ -823,52 +956,6 @@ static inline void push_change(int32_t *cur, ptrdiff_t *n, int x, int run)
         (*n)--;
     else
         cur[(*n)++] = x;
-}
-
-/* ------------------------------------------- the reference row as a table
- *
- * In rows with many changes (dithered photographs, noise) the branches of decode_2d follow the
- * picture: how many codes a look-up held, how far b1 moved. Mispredicted, they cost more than
- * the decoding. decode_2d_table (below) has none of them: b1 and b2 come from a table of the
- * reference row, next[p][x + 1] (x from -1 to width), the first change after x whose index has
- * parity p (colour: even indices start black runs), or width when there is none (T.4
- * §4.2.1.3.1). Each row, 1-D (read_1d) or 2-D, writes its own table for the row below as its
- * changes come. Each look-up in the stream takes one V code or two. */
-
-/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
-#define NEXT_STRIDE 4880
-#define NEXT_HALF(t, p) ((t) + (-(ptrdiff_t)((p) & 1) & NEXT_STRIDE))
-
-/* next[x + 1] = value for x from `from` to to - 1, 8 entries at a time, so up to 8 past `to`;
- * the writes of later changes, which go up the row, put those right. */
-typedef uint16_t next_vec __attribute__((vector_size(16)));
-
-static inline void fill_next(uint16_t *next, ptrdiff_t from, ptrdiff_t to, int value)
-{
-    next_vec v = {0};
-    v += (uint16_t)value;
-    do {
-        memcpy(next + from + 1, &v, sizeof v);
-        from += 8;
-    } while (from < to);
-}
-
-/* A row's table after its last change: `width` from each half's last change on. The list
- * has the guards ch[-2] = ch[-1] = -1. */
-static void finish_next(uint16_t *next, const int32_t *ch, int n, int width)
-{
-    for (int p = 0; p < 2; p++) {
-        int last = ch[n - 1 - ((n - 1 - p) & 1)];   /* the last change of index parity p */
-        fill_next(NEXT_HALF(next, p), last, width + 1, width);
-    }
-}
-
-/* The whole table of a row decoded otherwise. */
-static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
-{
-    for (int i = 0; i < n; i++)
-        fill_next(NEXT_HALF(next, i), ch[i - 2], ch[i], ch[i]);
-    finish_next(next, ch, n, width);
 }
 
 /* Append a change (push_change) and, with `next`, write it into the row's table. */
@@ -1096,7 +1183,8 @@ static int decode_2d_counted(bit_reader *bp, int32_t *cur, const int32_t *ref, i
 
 /* One 2-D row (T.4 §4.2.1.3) with the tables: `nr` the reference row's, `nw` this row's. The
  * same result and the same reader position as decode_2d, valid data or not. cur[-2] and
- * cur[-1] are -1. */
+ * cur[-1] are -1. Each row decoded while tables are in use, 1-D (read_1d) or 2-D, writes its
+ * own table for the row below as its changes come; each look-up takes one V code or two. */
 static int decode_2d_table(bit_reader *bp, int32_t *cur, const uint16_t *nr, uint16_t *nw,
                            int width)
 {
