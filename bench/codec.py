@@ -246,9 +246,10 @@ def write_markdown(path: str, command: str, sampling: str, lines: list[str],
         "(faxpipe's `decode_into`); \"→ Page\" is `decode`, which allocates a new page. Pages: "
         "bench/pages.py (A4, 1728 pels; fine 2287 rows, standard 1143).",
         "",
-        "faxpipe decodes a 2-D row either by searching the reference row for b1 or, in busy "
-        "rows where that search mispredicts (dithered photographs, noise), by tables of the "
-        "reference row; it chooses row by row (faxpipe/codec/_t4.c, decode_2d_table).",
+        "faxpipe codes a 2-D row, encoding or decoding, either by searching the reference "
+        "row's changes for b1 or, in busy rows where that search mispredicts (dithered "
+        "photographs, noise), with a table of the reference row; it chooses row by row "
+        "(faxpipe/codec/_t4.c, encode_2d_table and decode_2d_table).",
         "",
         sampling,
         "",
