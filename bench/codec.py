@@ -221,10 +221,9 @@ BACK_TO_BACK = (
     "Sampling: each cell's samples back to back, faxpipe and libtiff taking turns, after one "
     "untimed round, so both codecs find their data in the caches; a sample is the mean of as "
     "many runs as make some 2 ms (up to 50 for the white page's cells of microseconds). See "
-    "bench/codec.py. With `--round-robin` (one run of every cell in turn, the caches cold for "
-    "the small cells) the white page's ratios fall to 1.3–2.4× for both encode and decode, "
-    "and the sparse pages' decode ratios by some 10%: both codecs then read their tables and "
-    "the page from memory, and faxpipe's look-up tables (about 100 KB) are the larger.")
+    "bench/codec.py. `--round-robin` (one run of every cell in turn, the caches cold for the "
+    "small cells) shows the other case: there both codecs read their tables and the page from "
+    "memory, the white page's cells measure mostly that, and its ratios fall below the targets.")
 ROUND_ROBIN = (
     "Sampling: `--round-robin`, one run of every cell in turn, so that the other pages push "
     "each cell's data and both codecs' tables out of the caches between its samples; the "

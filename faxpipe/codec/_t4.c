@@ -457,7 +457,7 @@ static inline void put_run(bit_writer *w, int color, int run)
  * black runs), or width when there is none (T.4 §4.2.1.3.1), so b1 and b2 are a load each.
  * encode_2d_table and decode_2d_table use it for such rows. */
 
-/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows use decode_2d. */
+/* The halves of a table (p = 0, 1) lie NEXT_STRIDE entries apart; wider rows are searched. */
 #define NEXT_STRIDE 4880
 #define NEXT_HALF(t, p) ((t) + (-(ptrdiff_t)((p) & 1) & NEXT_STRIDE))
 
@@ -485,12 +485,41 @@ static void finish_next(uint16_t *next, const int32_t *ch, int n, int width)
     }
 }
 
-/* The whole table of a row decoded otherwise. */
+/* The whole table of a row from its list of changes. */
 static void build_next(uint16_t *next, const int32_t *ch, int n, int width)
 {
     for (int i = 0; i < n; i++)
         fill_next(NEXT_HALF(next, i), ch[i - 2], ch[i], ch[i]);
     finish_next(next, ch, n, width);
+}
+
+/* Which 2-D rows the coders take with the table, row by row: busy rows (a change every four
+ * pels or more) where one search for b1 in eight or more went otherwise than usual. Every 8th
+ * row coded by search is counted to tell; so, while rows go to the table, is a row coded by
+ * search after 32 of them, after 64 if that one agreed, and so on up to 256. */
+typedef struct { int by_tables, search_rows, probe_every, until_probe; } table_choice;
+#define TABLE_CHOICE(by_tables) {(by_tables), 0, 32, 0}
+
+/* Whether this 2-D row goes to the table (the caller has the reference row's). */
+static inline int choose_table(table_choice *t) { return t->by_tables && --t->until_probe > 0; }
+
+/* Whether this 2-D row, coded by search, is to be counted. */
+static inline int choose_count(table_choice *t)
+{
+    return t->by_tables || ++t->search_rows % 8 == 0;
+}
+
+static inline int busy_row(int n, int width, int irregular, int vertical)
+{
+    return n * 4 > width && irregular * 8 > vertical;
+}
+
+/* After a counted row: whether the rows below go to the table. */
+static inline void choose_after(table_choice *t, int busy)
+{
+    t->probe_every = busy && t->by_tables && t->probe_every < 256 ? t->probe_every * 2 : 32;
+    t->until_probe = t->probe_every;
+    t->by_tables = busy;
 }
 
 /* ---------------------------------------------------------------- encoder */
@@ -581,12 +610,12 @@ static void encode_2d_counted(bit_writer *wp, const int32_t *cur, const int32_t 
 }
 
 /* The same with b1 and b2 from the reference row's table `nr`: no search, so no loop through
- * the reference row's list. The same bits as encode_2d. */
-static void encode_2d_table(bit_writer *wp, const int32_t *cur, const uint16_t *nr, int width)
+ * the reference row's list. The same bits as encode_2d. Not inlined: in t4_encode its
+ * registers cost the search loop an instruction a code. */
+static __attribute__((noinline)) void encode_2d_table(bit_writer *wp, const int32_t *cur, const uint16_t *nr, int width)
 {
     bit_writer local = *wp, *w = &local;
-    ptrdiff_t a0 = -1, half = 0;   /* the half for the colour of a0 */
-    int color = 0;
+    ptrdiff_t a0 = -1, half = 0;   /* the half for the colour of a0 (0: white) */
     const int32_t *ca = cur;   /* a1 */
     for (;;) {
         ptrdiff_t a1 = *ca, b1 = (nr + half)[a0 + 1], b2 = (nr + (half ^ NEXT_STRIDE))[b1 + 1];
@@ -596,11 +625,11 @@ static void encode_2d_table(bit_writer *wp, const int32_t *cur, const uint16_t *
         } else if ((size_t)(a1 - b1 + 3) <= 6) {
             bw_put(w, vcode[a1 - b1 + 3], vlen[a1 - b1 + 3]);
             a0 = a1;
-            color ^= 1;
             half ^= NEXT_STRIDE;
             ca++;
         } else {
             ptrdiff_t a2 = ca[1];
+            int color = half != 0;
             bw_put(w, 0x1, 3);   /* horizontal: 001 */
             put_run(w, color, (int)(a1 - (a0 < 0 ? 0 : a0)));
             put_run(w, color ^ 1, (int)(a2 - a1));
@@ -670,10 +699,8 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
     int32_t *cur = lists + 2, *ref = lists + width + 8;
     cur[-2] = cur[-1] = ref[-2] = ref[-1] = -1;   /* guards below every a0 (encode_2d) */
     ref[0] = ref[1] = ref[2] = width;   /* the imaginary white row above the page */
-    /* As in t4_decode_into: 2-D rows go to encode_2d_table while by_tables, chosen on every
-     * 8th row coded by search, and while they do on a row coded by search after 32 of them,
-     * 64 if that one agreed, up to 256. The table is the reference row's when table_valid. */
-    int by_tables = 0, table_valid = 0, search_rows = 0, probe_every = 32, until_probe = 0;
+    table_choice choice = TABLE_CHOICE(0);
+    int table_valid = 0;   /* `table` is the reference row's */
     size_t line_start = 0;
     int k_left = 0;
     /* A white row's whole code: [0] 1-D (one white run), [1] 2-D below a white row (V0), each
@@ -721,19 +748,17 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
         } else if (align_rows) {
             byte_align(&w);
         }
-        int by_table = two_d && table_valid && by_tables && --until_probe > 0;
-        int counted = two_d && tables && !by_table && (by_tables || ++search_rows % 8 == 0);
+        int by_table = two_d && table_valid && choose_table(&choice);
+        int counted = two_d && tables && !by_table && choose_count(&choice);
         if (by_table) {
             encode_2d_table(&w, cur, table, width);
         } else if (counted) {
             int irregular, vertical;
             encode_2d_counted(&w, cur, ref, width, &irregular, &vertical);
-            int busy = n * 4 > width && irregular * 8 > vertical;
+            int busy = busy_row(n, width, irregular, vertical);
             if (busy && !table && !(table = malloc(sizeof(uint16_t) * 2 * NEXT_STRIDE)))
                 busy = 0;   /* no memory for the table: keep searching */
-            probe_every = busy && by_tables && probe_every < 256 ? probe_every * 2 : 32;
-            until_probe = probe_every;
-            by_tables = busy;
+            choose_after(&choice, busy);
         } else if (two_d) {
             encode_2d(&w, cur, ref, width);
         } else {
@@ -741,7 +766,7 @@ int t4_encode(const uint8_t *rows, int width, int height, const t4_options *opt,
         }
         if (mr)
             k_left = two_d ? k_left - 1 : opt->k - 1;
-        table_valid = by_tables && (mmr || k_left > 0);   /* a 2-D row below uses the table */
+        table_valid = choice.by_tables && (mmr || k_left > 0);   /* for a 2-D row below */
         if (table_valid)
             build_next(table, cur, n, width);
         int32_t *t = ref;
@@ -947,24 +972,31 @@ static inline int read_h_runs(bit_reader *b, int color, int start, int width, in
     return *r2 < 0 ? -1 : 0;
 }
 
-/* Append the changing element that ends a run. A zero-length run puts it where the last one is,
- * and the two cancel. So lists stay strictly increasing and, since every other run advances,
- * never hold more than width + 2 entries in 1-D or 2 × width + 2 in 2-D. */
-static inline void push_change(int32_t *cur, ptrdiff_t *n, int x, int run)
+/* Append a change that cannot cancel (its run is not empty) and, with `next`, write it into
+ * the row's table. */
+static inline void push_next(int32_t *cur, ptrdiff_t *n, int x, uint16_t *next)
+{
+    cur[(*n)++] = x;
+    if (next)
+        fill_next(NEXT_HALF(next, *n - 1), cur[*n - 3], x, x);
+}
+
+/* Append the changing element that ends a run (and with `next` write it into the row's table).
+ * A zero-length run puts it where the last one is, and the two cancel. So lists stay strictly
+ * increasing and, since every other run advances, never hold more than width + 2 entries in
+ * 1-D or 2 × width + 2 in 2-D. A cancelled change's table entries are overwritten by the next
+ * change of its parity, or by finish_next. */
+static inline void push_change_next(int32_t *cur, ptrdiff_t *n, int x, int run, uint16_t *next)
 {
     if (__builtin_expect(run == 0, 0) && *n > 0 && cur[*n - 1] == x)
         (*n)--;
     else
-        cur[(*n)++] = x;
+        push_next(cur, n, x, next);
 }
 
-/* Append a change (push_change) and, with `next`, write it into the row's table. */
-static inline void push_change_next(int32_t *cur, ptrdiff_t *n, int x, int run, uint16_t *next)
+static inline void push_change(int32_t *cur, ptrdiff_t *n, int x, int run)
 {
-    ptrdiff_t before = *n;
-    push_change(cur, n, x, run);
-    if (next && *n > before)
-        fill_next(NEXT_HALF(next, *n - 1), cur[*n - 3], x, x);
+    push_change_next(cur, n, x, run, NULL);
 }
 
 /* One 1-D row (T.4 §4.1); with `next`, also its table for decode_2d_table. */
@@ -980,13 +1012,9 @@ static inline __attribute__((always_inline)) int read_1d(bit_reader *bp, int32_t
         if (pair.len && a0 + pair.sum < width) {   /* both runs in this row, neither empty */
             br_skip(b, pair.len);
             a0 += pair.first;
-            cur[n++] = a0;
-            if (next)
-                fill_next(NEXT_HALF(next, n - 1), cur[n - 3], a0, a0);
+            push_next(cur, &n, a0, next);
             a0 += pair.second;
-            cur[n++] = a0;
-            if (next)
-                fill_next(NEXT_HALF(next, n - 1), cur[n - 3], a0, a0);
+            push_next(cur, &n, a0, next);
             continue;
         }
         int run = read_run(b, 0, width - a0);
@@ -1359,13 +1387,9 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
     row_sink s = {res, rows, width, (width + 7) >> 3, 0, marks, toggles};
     cur[-2] = cur[-1] = ref[-2] = ref[-1] = -1;   /* guards below every a0 */
     ref[0] = ref[1] = ref[2] = width;
-    /* nr is the table of `ref` when nr_valid. 2-D rows go to decode_2d_table while by_tables:
-     * rows with a change every four pels or more, where one search in eight or more went
-     * irregularly. Every 8th row decoded by search tells whether they should; so does, while
-     * they do, a row decoded by search after 32 of them, after 64 if that one agreed, and so
-     * on up to 256. */
-    int nref = 0, nr_valid = 0, by_tables = tables && opt->decoder == T4_DECODE_TABLES;
-    int search_rows = 0, probe_every = 32, until_probe = 0;
+    /* nr is the table of `ref` when nr_valid; with T4_DECODE_TABLES every 2-D row goes to it. */
+    int nref = 0, nr_valid = 0, forced = opt->decoder == T4_DECODE_TABLES;
+    table_choice choice = TABLE_CHOICE(tables && forced);
     /* LSB-first streams are mirrored once up front, so the reader has one bit order. */
     uint8_t *mirrored = NULL;
     if (opt->lsb_first && len) {
@@ -1468,13 +1492,12 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
         }
         /* In MR, 2-D rows after a lost row were coded against it: bad until a 1-D row. */
         int copy = 0, irregular = 0, vertical = 0;
-        int table = two_d && !ref_lost && by_tables &&
-                    (opt->decoder == T4_DECODE_TABLES || --until_probe > 0);
+        int table = two_d && !ref_lost && (forced ? choice.by_tables : choose_table(&choice));
         int counted = two_d && tables && !table && opt->decoder == T4_DECODE_AUTO &&
-                      (by_tables || ++search_rows % 8 == 0);
+                      choose_count(&choice);
         if (table && !nr_valid)
             build_next(nr, ref, nref, width);
-        int filled = table || (mr && !two_d && by_tables);   /* nw gets this row */
+        int filled = table || (mr && !two_d && choice.by_tables);   /* nw gets this row */
         n = two_d && ref_lost ? -1
             : table       ? decode_2d_table(&b, cur, nr, nw, width)
             : counted     ? decode_2d_counted(&b, cur, ref, width, &copy, &irregular, &vertical)
@@ -1503,10 +1526,7 @@ int t4_decode_into(const uint8_t *data, size_t len, int width, uint8_t *rows, in
                 nr = nw;
                 nw = u;
             } else if (counted) {
-                int busy = n * 4 > width && irregular * 8 > vertical;
-                probe_every = busy && by_tables && probe_every < 256 ? probe_every * 2 : 32;
-                until_probe = probe_every;
-                by_tables = busy;
+                choose_after(&choice, busy_row(n, width, irregular, vertical));
             }
             continue;
         }

@@ -86,7 +86,7 @@ static PyObject *stats_tuple(const t4_result *res)
 /* decode(data, width, max_rows, scheme, lsb_first, byte_align, pad[, decoder]): the rows go
  * straight into the bytes object returned. With pad, it holds exactly max_rows rows (missing
  * ones white); without, its room is bounded by the data (every row costs a bit) and then
- * trimmed. `decoder` (enum t4_decoder) lets tests compare the two ways of decoding 2-D rows. */
+ * trimmed. `decoder` (enum t4_decoder) lets tests compare the ways of decoding 2-D rows. */
 static PyObject *py_decode(PyObject *self, PyObject *args)
 {
     Py_buffer data;
